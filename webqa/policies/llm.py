@@ -1,0 +1,51 @@
+"""The LLM policy: the observation goes to a chat model, its reply is the next command.
+
+Each step is a fresh context (WebGPT): one system message from ``prompts/system.md`` and one
+user message, the rendered observation. The answer phase uses ``prompts/answer_system.md`` and
+``prompts/answer.j2``. Transport, retries and errors belong to :class:`webqa.llm.ChatClient`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .. import prompts
+from ..llm import ChatClient, Completion, estimate_tokens
+from . import Reply
+
+if TYPE_CHECKING:
+    from ..observation import Observation
+    from ..records import Quote
+
+__all__ = ["LLMPolicy"]
+
+
+class LLMPolicy:
+    """Drives the browser with a chat model behind any OpenAI-compatible endpoint."""
+
+    name = "llm"
+
+    def __init__(self, client: ChatClient) -> None:
+        self.client = client
+        self._system = prompts.load("system.md")
+        self._answer_system = prompts.load("answer_system.md")
+
+    def act(self, obs: Observation) -> Reply:
+        """Ask the model for the next command."""
+        return self._ask(self._system, obs.text)
+
+    def answer(self, question: str, quotes: list[Quote]) -> Reply:
+        """Ask the model for the answer, given the question and numbered quotes."""
+        return self._ask(self._answer_system, prompts.render("answer.j2", question=question,
+                                                             quotes=quotes))
+
+    def _ask(self, system: str, user: str) -> Reply:
+        done: Completion = self.client.complete(
+            [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        )
+        prompt, completion = done.prompt_tokens, done.completion_tokens
+        if not done.usage_reported:
+            # The server gave no counts: estimate, so usage totals are never silently zero.
+            prompt = estimate_tokens(system) + estimate_tokens(user)
+            completion = estimate_tokens(done.text)
+        return Reply(done.text, prompt, completion, llm_calls=1)
