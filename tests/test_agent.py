@@ -1,0 +1,158 @@
+import json
+
+import pytest
+
+from webqa.agent import Agent
+from webqa.browser import Browser, Limits
+from webqa.inspect import export_examples, replay, trace_html, trace_text
+from webqa.pages import Pages
+from webqa.policies import Reply, ScriptedPolicy
+from webqa.trace import TraceWriter, read_trace
+from memcorpus import SITE, MemoryCorpus
+
+Q = "When was the Pharos of Alexandria completed?"
+
+
+def make_agent(policy, tmp_path, **kw):
+    corpus = MemoryCorpus(SITE)
+    browser = Browser(Pages(corpus, corpus), kw.pop("limits", Limits()))
+    trace = TraceWriter(tmp_path / "run.jsonl")
+    return Agent(policy, browser, trace=trace, **kw), tmp_path / "run.jsonl"
+
+
+def test_full_run_cited_answer_and_trace(tmp_path):
+    policy = ScriptedPolicy(
+        ["Search Pharos Alexandria", "Clicked on link 0", "Find in page: completed",
+         "Quote: It was completed around 280 BC.", "End: Answer"],
+        "It was completed around 280 BC [1].",
+    )
+    agent, path = make_agent(policy, tmp_path)
+    answer = agent.run(Q)
+    assert answer.status == "answered"
+    assert answer.text == "It was completed around 280 BC [1]."
+    assert answer.citations[0].quote == "It was completed around 280 BC."
+    assert answer.citations[0].url == "https://example.org/pharos.html"
+    assert answer.usage.actions == 5 and answer.usage.invalid_actions == 0
+    events = read_trace(path)
+    types = [e["type"] for e in events]
+    assert types[0] == "run" and types[-1] == "end" and "answer" in types
+    assert types.count("step") == 5
+    pages = [e for e in events if e["type"] == "page"]
+    assert {p["key"] for p in pages} == {"search:Pharos Alexandria", "https://example.org/pharos.html"}
+    # Every quote in the trace is verbatim in its page's snapshot text.
+    page_text = " ".join(" ".join(p["lines"]) for p in pages if p["key"].startswith("https"))
+    for q in events[types.index("answer")]["quotes"]:
+        assert q["text"] in page_text
+    step = next(e for e in events if e["type"] == "step" and e["n"] == 2)
+    assert "♦Question\n" + Q in step["observation"]
+    assert "♦Actions left: 99" in step["observation"]
+
+
+def test_invalid_actions_become_observations_and_use_an_action(tmp_path):
+    policy = ScriptedPolicy(
+        ["Let me think about this.", "Search Pharos\nClicked on link 0", "Clicked on link 42",
+         "Search Pharos", "Clicked on link 0", "Quote: the moon is made of cheese",
+         "Open https://example.org/nowhere.html", "End: Answer"],
+    )
+    seen = []
+    original = policy.act
+    policy.act = lambda obs: (seen.append(obs.text), original(obs))[1]
+    agent, path = make_agent(policy, tmp_path)
+    answer = agent.run(Q)
+    assert answer.status == "no_quotes"
+    assert answer.usage.actions == 8 and answer.usage.invalid_actions == 4
+    assert "Could not read a command" in seen[1] and "Reply with exactly one of" in seen[1]
+    assert "several commands" in seen[2]
+    assert "There is no link 42" in seen[3] or "No page is open" in seen[3]
+    assert "not on this page" in seen[6]
+    assert "not in this corpus" in seen[7]
+    errors = [e["error"] for e in read_trace(path) if e["type"] == "step"]
+    assert sum(e is not None for e in errors) == 5  # 4 invalid + 1 failed fetch
+
+
+def test_refusal_budget_and_marker_cleanup(tmp_path):
+    agent, _ = make_agent(ScriptedPolicy(["End: Controversial"]), tmp_path)
+    refused = agent.run(Q)
+    assert refused.status == "refused" and refused.refusal == "controversial"
+
+    agent, _ = make_agent(ScriptedPolicy(["Top"] * 10), tmp_path, max_actions=3)
+    assert agent.run(Q).status == "budget_exhausted"
+
+    policy = ScriptedPolicy(["Open https://example.org/pharos.html",
+                             "Quote: It was completed around 280 BC.", "End: Answer"],
+                            "Completed in 280 BC [1][3] and tall [2, 1].")
+    agent, _ = make_agent(policy, tmp_path)
+    answer = agent.run(Q)
+    assert answer.text == "Completed in 280 BC [1] and tall [1]."
+    assert answer.removed_markers == 2
+
+
+def test_quote_budget_ends_browsing(tmp_path):
+    policy = ScriptedPolicy(["Open https://example.org/pharos.html",
+                             "Quote: It was completed around 280 BC.", "Top", "Top"], "x [1]")
+    agent, _ = make_agent(policy, tmp_path, limits=Limits(max_quotes=1))
+    answer = agent.run(Q)
+    assert answer.status == "answered" and answer.usage.actions == 2
+
+
+def test_end_event_written_when_interrupted(tmp_path):
+    class Interrupting:
+        name = "x"
+
+        def act(self, obs):
+            if obs.page is not None:
+                raise KeyboardInterrupt
+            return Reply("Search Pharos")
+
+        def answer(self, question, quotes):
+            return Reply("")
+
+    agent, path = make_agent(Interrupting(), tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        agent.run(Q)
+    events = read_trace(path)
+    assert [e["type"] for e in events] == ["run", "page", "step", "end"]
+    assert events[-1]["status"] == "error" and events[-1]["error"] == "interrupted"
+
+
+def test_replay_reproduces_and_export(tmp_path):
+    policy = ScriptedPolicy(
+        ["Search Pharos Alexandria", "Clicked on link 0", "Quote: It was completed around 280 BC.",
+         "Back", "Scrolled down 1", "End: Answer"], "Around 280 BC [1].")
+    agent, path = make_agent(policy, tmp_path)
+    agent.run(Q)
+    same, total, first = replay(path)
+    assert (same, total, first) == (6, 6, None)
+
+    # A tampered snapshot is caught.
+    lines = path.read_text().splitlines()
+    events = [json.loads(x) for x in lines]
+    for e in events:
+        if e["type"] == "page" and e["key"].startswith("https"):
+            e["lines"][0] = "something else"
+    tampered = tmp_path / "tampered.jsonl"
+    tampered.write_text("\n".join(json.dumps(e) for e in events) + "\n")
+    assert replay(tampered)[2] == 3
+
+    out = tmp_path / "train.jsonl"
+    count = export_examples([path], out)
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert count == len(rows) == 6  # 5 valid steps + the answer
+    assert rows[0]["messages"][2] == {"role": "assistant", "content": "Search Pharos Alexandria"}
+    assert rows[-1]["messages"][2]["content"] == "Around 280 BC [1]."
+    assert "[1] Pharos of Alexandria (example.org)" in rows[-1]["messages"][1]["content"]
+
+    text = trace_text(read_trace(path))
+    assert "Quote: It was completed around 280 BC." in text and "Status: answered" in text
+    assert "<details" in trace_html(read_trace(path))
+
+
+def test_torn_trace_line_is_skipped(tmp_path):
+    path = tmp_path / "t.jsonl"
+    w = TraceWriter(path)
+    w.write("run", format="webqa-trace/1", question="q")
+    w.write("step", n=1)
+    w.close()
+    with path.open("a") as f:
+        f.write('{"type": "step", "n": 2, "obs')
+    assert [e["type"] for e in read_trace(path)] == ["run", "step"]
