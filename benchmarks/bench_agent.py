@@ -1,0 +1,150 @@
+"""Agent benchmarks: batch efficiency, prompt tokens per step, CLI start-up time.
+
+    python benchmarks/bench_agent.py [--corpus PATH] [--questions FILE] [--runs 200]
+                                     [--concurrency 16] [--delay 0.05]
+
+1. Batch harness efficiency: ``--runs`` questions on a corpus, a loopback chat-completions
+   server (tests/chatserver.py, the same one the tests use) answering every call after a fixed
+   ``--delay``, ``--concurrency`` runs at once in threads through the real openai client.
+   Efficiency = ideal / wall, where ideal = (LLM calls × delay) / concurrency. Target ≥ 0.9.
+2. Prompt tokens per step: the extractive policy's actions on every question of ``--questions``
+   replayed through the LLM prompt (system prompt + rendered observation), counted as the
+   scripted server counts usage: characters / 4. That is an estimate (no tokenizer can be
+   downloaded here); for English prose it is close to GPT tokenizers, and 【】† markers make
+   the true count somewhat higher. Target: median ≤ 2,000; the max is bounded by the window,
+   the quote budget and the past-actions cap.
+3. ``webqa --help`` and ``webqa ask --help`` wall time against ``python -c pass``, median of 15
+   runs each. Target ≤ 3×.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from chatserver import ChatServer  # noqa: E402
+
+from webqa import prompts  # noqa: E402
+from webqa.agent import Agent  # noqa: E402
+from webqa.browser import Browser  # noqa: E402
+from webqa.corpus import open_corpus  # noqa: E402
+from webqa.llm import ChatClient  # noqa: E402
+from webqa.pages import Pages  # noqa: E402
+from webqa.policies.extractive import ExtractivePolicy, keywords  # noqa: E402
+from webqa.policies.llm import LLMPolicy  # noqa: E402
+
+
+def scripted_model(request: dict) -> str:
+    """A stand-in model: search, open the first result, quote its first sentence, answer."""
+    user = request["messages"][-1]["content"]
+    if "■" in user:
+        return "Here is what the page says [1]."
+    question = user.split("♦Question\n", 1)[1].split("\n", 1)[0]
+    if "(no page open" in user:
+        return f"Search {keywords(question)}"
+    if "♦Title\nSearch results for:" in user:
+        return "Clicked on link 0"
+    if "♦Quotes\n(none yet)" in user:
+        text = user.split("♦Text\n", 1)[1].split("\n♦Actions left", 1)[0]
+        for line in text.splitlines():
+            line = line.strip()
+            if len(line) > 30 and not line.startswith(("#", "[Note")) and "【" not in line:
+                return f"Quote: {line}"
+        return "End: Answer"
+    return "End: Answer"
+
+
+def bench_batch(corpus_path: str, questions: list[str], runs: int, concurrency: int,
+                delay: float) -> None:
+    corpus = open_corpus(corpus_path)
+    lock = threading.Lock()
+    calls = 0
+    statuses: dict[str, int] = {}
+    with ChatServer(default=scripted_model, delay=delay) as server:
+        def one(i: int) -> None:
+            nonlocal calls
+            client = ChatClient("scripted", base_url=server.url)
+            agent = Agent(LLMPolicy(client), Browser(Pages(corpus, corpus)), max_actions=20)
+            answer = agent.run(questions[i % len(questions)])
+            with lock:
+                calls += answer.usage.llm_calls
+                statuses[answer.status] = statuses.get(answer.status, 0) + 1
+
+        one(0)  # warm up: index, imports, connection
+        calls, statuses = 0, {}
+        started = time.perf_counter()
+        with ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(one, range(runs)))
+        wall = time.perf_counter() - started
+    ideal = calls * delay / concurrency
+    print(f"batch: {runs} runs, {concurrency} concurrent, {calls} LLM calls at {delay * 1000:.0f} ms")
+    print(f"  wall {wall:.2f} s, ideal {ideal:.2f} s, efficiency {ideal / wall:.3f} (target ≥ 0.9)")
+    print(f"  statuses: {statuses}")
+
+
+def bench_tokens(corpus_path: str, questions: list[str]) -> None:
+    corpus = open_corpus(corpus_path)
+    system = prompts.load("system.md")
+    counts: list[int] = []
+
+    class Counting(ExtractivePolicy):
+        def act(self, obs):  # type: ignore[no-untyped-def]
+            counts.append((len(system) + len(obs.text)) // 4)
+            return super().act(obs)
+
+    for q in questions:
+        Agent(Counting(), Browser(Pages(corpus, corpus))).run(q)
+    counts.sort()
+    p95 = counts[int(0.95 * (len(counts) - 1))]
+    print(f"prompt tokens per step (chars/4 estimate): {len(counts)} steps over {len(questions)} "
+          f"questions; median {statistics.median(counts):.0f}, p95 {p95}, max {max(counts)} "
+          "(target median ≤ 2000)")
+
+
+def _median_time(cmd: list[str], n: int = 15) -> float:
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def bench_startup() -> None:
+    base = _median_time([sys.executable, "-c", "pass"])
+    for args in (["--help"], ["ask", "--help"]):
+        t = _median_time([sys.executable, "-m", "webqa.cli", *args])
+        print(f"webqa {' '.join(args)}: {t * 1000:.1f} ms vs python -c pass {base * 1000:.1f} ms "
+              f"= {t / base:.2f}× (target ≤ 3×)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", default=str(ROOT.parent / "shared/data/wikipedia_en_ray_charles_maxi_2019-08.zim"))
+    parser.add_argument("--questions", default=str(ROOT.parent / "shared/data/dev-questions.jsonl"))
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--delay", type=float, default=0.05)
+    args = parser.parse_args()
+    for path in (args.corpus, args.questions):
+        if not Path(path).exists():
+            sys.exit(f"not found: {path} (pass --corpus/--questions, e.g. demos/solar-system "
+                     "and demos/solar-system-questions.jsonl)")
+    questions = [json.loads(line)["question"] for line in open(args.questions, encoding="utf-8")]
+    bench_startup()
+    bench_tokens(args.corpus, questions)
+    bench_batch(args.corpus, questions, args.runs, args.concurrency, args.delay)
+
+
+if __name__ == "__main__":
+    main()
