@@ -125,3 +125,10 @@ def test_render_is_cached_per_run_not_per_scroll():
     first = pages.open(URL)
     assert pages.open(URL + "#frag") is first
     assert corpus.fetched == [URL]
+
+
+def test_page_that_is_a_list_of_links_keeps_its_links():
+    items = "".join(f'<div><a href="/p{i}">Article number {i}</a></div>' for i in range(60))
+    page = render_html(f"<html><body><div>{items}</div></body></html>", URL)
+    assert len(page.links) == 60
+    assert "【59†Article number 59】" in "\n".join(page.lines)

@@ -30,12 +30,9 @@ _DROP_CLASSES = (
     "navbox", "mw-editsection", "reference", "mw-ref", "reflist", "mw-references-wrap",
     "noprint", "catlinks", "mw-jump-link", "sr-only", "visually-hidden", "hatnote",
 )
-_DROP_XPATH = etree.XPath(
-    "|".join(f"//{t}" for t in _DROP_TAGS)
-    + "|//*[@role='navigation' or @role='search' or @role='contentinfo' or @aria-hidden='true']"
-    + "|"
-    + "|".join(f"//*[contains(concat(' ', normalize-space(@class), ' '), ' {c} ')]" for c in _DROP_CLASSES)
-)
+_DROP_TAG_SET = frozenset(_DROP_TAGS)
+_DROP_CLASS_SET = frozenset(_DROP_CLASSES)
+_DROP_ROLES = frozenset(("navigation", "search", "contentinfo"))
 _MAIN_XPATH = (
     etree.XPath("//main | //*[@role='main']"),
     etree.XPath("//*[@id='mw-content-text']"),
@@ -69,9 +66,15 @@ def render_html(html: str, url: str, *, width: int = 100, max_lines: int = 20000
     main = _main_element(root)
     if main is None:
         main = _trafilatura_main(html, url)
-    if main is None:
-        _drop_boilerplate(root)
-        main = root.find("body") if root.find("body") is not None else root
+        body = root.find("body") if root.find("body") is not None else root
+        _drop_boilerplate(body)
+        # When the extractor kept nearly all the text it removed no boilerplate, only links
+        # (a page that is a list of links): the body walk keeps them.
+        if main is not None and len(_WS.sub("", "".join(main.itertext()))) >= 0.8 * len(
+                _WS.sub("", body.text_content())):
+            main = None
+        if main is None:
+            main = body
     walker = _Walker(url)
     blocks = walker.walk(main)
     lines, cut = wrap_blocks(blocks, width, max_lines)
@@ -102,9 +105,21 @@ def _main_element(root: etree._Element) -> etree._Element | None:
 
 
 def _drop_boilerplate(el: etree._Element) -> None:
-    for junk in _DROP_XPATH(el):
-        if junk is not el and junk.getparent() is not None:
-            junk.drop_tree()  # keeps the element's tail text
+    # One pass over the subtree with set lookups: several times faster than an XPath union.
+    junk = []
+    for node in el.iter():
+        tag = node.tag
+        if not isinstance(tag, str):
+            junk.append(node)  # comments and processing instructions
+            continue
+        attrib = node.attrib
+        if (tag in _DROP_TAG_SET or attrib.get("role") in _DROP_ROLES
+                or attrib.get("aria-hidden") == "true"
+                or ("class" in attrib and not _DROP_CLASS_SET.isdisjoint(attrib["class"].split()))):
+            junk.append(node)
+    for node in junk:
+        if node is not el and node.getparent() is not None:
+            node.drop_tree()  # keeps the element's tail text
 
 
 def _trafilatura_main(html: str, url: str) -> etree._Element | None:
