@@ -1,0 +1,80 @@
+"""Answer quality on a question set: accuracy and verbatim citations.
+
+    python benchmarks/eval_dev.py [--corpus ZIM] [--questions JSONL] [--policy extractive]
+
+An answer is correct when one of the gold answers appears in it, compared case- and
+punctuation-insensitively. A citation is verbatim when its quote occurs in the text of the page
+it cites, fetched and rendered afresh. Prints per-question lines and the totals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+import unicodedata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+from webqa.agent import Agent  # noqa: E402
+from webqa.api import make_policy  # noqa: E402
+from webqa.browser import Browser  # noqa: E402
+from webqa.corpus import open_corpus  # noqa: E402
+from webqa.pages import Pages  # noqa: E402
+from webqa.render import render_document  # noqa: E402
+from webqa.textmatch import PageText  # noqa: E402
+
+
+def norm(text: str) -> str:
+    """Lower case, accents and punctuation dropped, whitespace collapsed."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
+
+
+def correct(answer: str, golds: list[str]) -> bool:
+    """Whether a gold answer appears in the answer (as whole words)."""
+    hay = f" {norm(answer)} "
+    return any(f" {norm(g)} " in hay for g in golds if norm(g))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", default=str(ROOT.parent / "shared/data/wikipedia_en_ray_charles_maxi_2019-08.zim"))
+    parser.add_argument("--questions", default=str(ROOT.parent / "shared/data/dev-questions.jsonl"))
+    parser.add_argument("--policy", default="extractive")
+    parser.add_argument("--max-actions", type=int, default=100)
+    args = parser.parse_args()
+    corpus = open_corpus(args.corpus)
+    rows = [json.loads(x) for x in open(args.questions, encoding="utf-8") if x.strip()]
+    right = verbatim_answers = answered = cites = cites_ok = 0
+    started = time.perf_counter()
+    for row in rows:
+        policy = make_policy(args.policy)
+        agent = Agent(policy, Browser(Pages(corpus, corpus)), max_actions=args.max_actions)
+        answer = agent.run(row["question"])
+        ok = correct(answer.text, row["answers"])
+        right += ok
+        answered += answer.status == "answered"
+        all_ok = True
+        for c in answer.citations:
+            page = render_document(corpus.fetch(c.url))
+            plain = " ".join(PageText(page).plain.split())
+            cites += 1
+            good = c.quote in plain
+            cites_ok += good
+            all_ok &= good
+        verbatim_answers += all_ok and bool(answer.citations)
+        print(f"{row['id']} {'OK ' if ok else 'BAD'} {answer.status:<16} {row['answers'][0]!r:<30} "
+              f"{answer.text[:90]!r}", flush=True)
+    n = len(rows)
+    print(f"\naccuracy {right}/{n} = {right / n:.1%}; answered {answered}/{n}; answers with all "
+          f"citations verbatim {verbatim_answers}/{answered}; citations verbatim {cites_ok}/{cites}; "
+          f"{time.perf_counter() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
