@@ -1,0 +1,56 @@
+"""The extractive policy: relevance scoring and whole runs (no LLM)."""
+
+from webqa.agent import Agent
+from webqa.browser import Browser
+from webqa.pages import Pages
+from webqa.policies.extractive import ExtractivePolicy
+from webqa.policies.relevance import Scorer, answer_kind, keywords, units
+from webqa.render import render_html
+from memcorpus import SITE, MemoryCorpus
+
+
+def test_answer_kinds():
+    assert answer_kind("When was the lens invented?") == "date"
+    assert answer_kind("In what year did it open?") == "date"
+    assert answer_kind("How many moons does Mars have?") == "number"
+    assert answer_kind("Who built the Pharos?") == "person"
+    assert answer_kind("Which photographer took the cover photo?") == "person"
+    assert answer_kind("Which island is it on?") == "entity"
+    assert answer_kind("Explain tides") == "other"
+
+
+def test_keywords_drop_stop_words_and_repeats():
+    assert keywords("Who was the builder of the Pharos of the Pharos island?") == "builder Pharos island"
+
+
+def test_units_split_sentences_rows_and_captions():
+    lines = ["The lens was invented in 1822. It is", "flat and light.", "Height | about 100 metres",
+             "• First order lenses are the largest.", "[Image: A lens] Lenses focus beams of light."]
+    assert units(lines) == ["The lens was invented in 1822.", "It is flat and light.",
+                            "Height | about 100 metres", "First order lenses are the largest.",
+                            "Lenses focus beams of light."]
+
+
+def test_scorer_prefers_the_sentence_with_the_asked_for_kind():
+    page = render_html(SITE["https://example.org/pharos.html"], "https://example.org/pharos.html")
+    ranked = Scorer("When was the Pharos of Alexandria completed?").rank_page(page.title, page.lines)
+    assert ranked[0][1] == "It was completed around 280 BC."
+    ranked = Scorer("Who built the Pharos of Alexandria?").rank_page(page.title, page.lines)
+    assert ranked[0][1].startswith("The Pharos of Alexandria was built by the Ptolemaic Kingdom")
+
+
+def test_run_answers_with_verbatim_citations():
+    corpus = MemoryCorpus(SITE)
+    answer = Agent(ExtractivePolicy(), Browser(Pages(corpus, corpus))).run(
+        "Who invented the Fresnel lens?")
+    assert answer.status == "answered"
+    assert answer.text.startswith("The Fresnel lens was invented by Augustin-Jean Fresnel in 1822. [")
+    assert all(c.url.startswith("https://example.org/") for c in answer.citations)
+
+
+def test_no_match_searches_again_then_ends_without_quotes():
+    corpus = MemoryCorpus(SITE)
+    browser = Browser(Pages(corpus, corpus))
+    answer = Agent(ExtractivePolicy(), browser).run("Qwzx vrbl?")
+    assert answer.status == "no_quotes"
+    assert answer.usage.actions <= 5
