@@ -1,12 +1,13 @@
 """Agent benchmarks: batch efficiency, prompt tokens per step, CLI start-up time.
 
     python benchmarks/bench_agent.py [--corpus PATH] [--questions FILE] [--runs 200]
-                                     [--concurrency 16] [--delay 0.05]
+                                     [--concurrency 16] [--delay 0.5 0.1]
 
 1. Batch harness efficiency: ``--runs`` questions on a corpus, a loopback chat-completions
-   server (tests/chatserver.py, the same one the tests use) answering every call after a fixed
-   ``--delay``, ``--concurrency`` runs at once in threads through the real openai client.
-   Efficiency = ideal / wall, where ideal = (LLM calls × delay) / concurrency. Target ≥ 0.9.
+   server (tests/chatserver.py, the same one the tests use, in its own process) answering every
+   call after a fixed ``--delay`` (0.5 s, a short real completion, and 0.1 s), ``--concurrency``
+   runs at once in threads through the real openai client, sharing one client and one page
+   cache. Efficiency = ideal / wall, where ideal = (LLM calls × delay) / concurrency. Target ≥ 0.9.
 2. Prompt tokens per step: the extractive policy's actions on every question of ``--questions``
    replayed through the LLM prompt (system prompt + rendered observation), counted as the
    scripted server counts usage: characters / 4. That is an estimate (no tokenizer can be
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import statistics
 import subprocess
 import sys
@@ -39,7 +41,7 @@ from webqa.agent import Agent  # noqa: E402
 from webqa.browser import Browser  # noqa: E402
 from webqa.corpus import open_corpus  # noqa: E402
 from webqa.llm import ChatClient  # noqa: E402
-from webqa.pages import Pages  # noqa: E402
+from webqa.pages import PageCache, Pages  # noqa: E402
 from webqa.policies.extractive import ExtractivePolicy, keywords  # noqa: E402
 from webqa.policies.llm import LLMPolicy  # noqa: E402
 
@@ -64,28 +66,46 @@ def scripted_model(request: dict) -> str:
     return "End: Answer"
 
 
+def _serve(delay: float, urls: multiprocessing.Queue, stop: multiprocessing.Event) -> None:
+    with ChatServer(default=scripted_model, delay=delay) as server:
+        urls.put(server.url)
+        stop.wait()
+
+
 def bench_batch(corpus_path: str, questions: list[str], runs: int, concurrency: int,
                 delay: float) -> None:
+    """Runs in threads sharing one client and one page cache; the model server is its own
+    process, as a real one would be, so its work does not count against the harness."""
     corpus = open_corpus(corpus_path)
+    cache = PageCache()
     lock = threading.Lock()
     calls = 0
     statuses: dict[str, int] = {}
-    with ChatServer(default=scripted_model, delay=delay) as server:
-        def one(i: int) -> None:
-            nonlocal calls
-            client = ChatClient("scripted", base_url=server.url)
-            agent = Agent(LLMPolicy(client), Browser(Pages(corpus, corpus)), max_actions=20)
-            answer = agent.run(questions[i % len(questions)])
-            with lock:
-                calls += answer.usage.llm_calls
-                statuses[answer.status] = statuses.get(answer.status, 0) + 1
+    urls: multiprocessing.Queue = multiprocessing.Queue()
+    stop = multiprocessing.Event()
+    server = multiprocessing.Process(target=_serve, args=(delay, urls, stop), daemon=True)
+    server.start()
+    client = ChatClient("scripted", base_url=urls.get(timeout=30))
 
-        one(0)  # warm up: index, imports, connection
+    def one(i: int) -> None:
+        nonlocal calls
+        agent = Agent(LLMPolicy(client), Browser(Pages(corpus, corpus, cache=cache)),
+                      max_actions=20)
+        answer = agent.run(questions[i % len(questions)])
+        with lock:
+            calls += answer.usage.llm_calls
+            statuses[answer.status] = statuses.get(answer.status, 0) + 1
+
+    try:
+        one(0)  # warm up: imports, connection
         calls, statuses = 0, {}
         started = time.perf_counter()
         with ThreadPoolExecutor(concurrency) as pool:
             list(pool.map(one, range(runs)))
         wall = time.perf_counter() - started
+    finally:
+        stop.set()
+        server.join(timeout=10)
     ideal = calls * delay / concurrency
     print(f"batch: {runs} runs, {concurrency} concurrent, {calls} LLM calls at {delay * 1000:.0f} ms")
     print(f"  wall {wall:.2f} s, ideal {ideal:.2f} s, efficiency {ideal / wall:.3f} (target ≥ 0.9)")
@@ -134,7 +154,8 @@ def main() -> None:
     parser.add_argument("--questions", default=str(ROOT.parent / "shared/data/dev-questions.jsonl"))
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--delay", type=float, default=0.05)
+    parser.add_argument("--delay", type=float, nargs="+", default=[0.5, 0.1],
+                        help="LLM delays to measure, in seconds (default: 0.5 0.1)")
     args = parser.parse_args()
     for path in (args.corpus, args.questions):
         if not Path(path).exists():
@@ -143,7 +164,8 @@ def main() -> None:
     questions = [json.loads(line)["question"] for line in open(args.questions, encoding="utf-8")]
     bench_startup()
     bench_tokens(args.corpus, questions)
-    bench_batch(args.corpus, questions, args.runs, args.concurrency, args.delay)
+    for delay in args.delay:
+        bench_batch(args.corpus, questions, args.runs, args.concurrency, delay)
 
 
 if __name__ == "__main__":

@@ -138,7 +138,7 @@ def run_index(args: argparse.Namespace) -> int:
             bar.update(task, completed=done, total=total)
 
         summary = build_index(args.path, progress=progress)
-    print(summary if isinstance(summary, str) else json.dumps(summary, default=str))
+    print(summary)
     return 0
 
 

@@ -7,6 +7,8 @@ renders for the run, so scrolling, Back and re-opening never fetch or render twi
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
@@ -16,7 +18,7 @@ from .render import render_document
 from .render.layout import clean_text, marker, wrap_blocks
 from .urls import domain, strip_fragment
 
-__all__ = ["Pages", "SnapshotPages", "PageProvider", "results_page"]
+__all__ = ["Pages", "PageCache", "SnapshotPages", "PageProvider", "results_page"]
 
 
 class PageProvider(Protocol):
@@ -31,23 +33,62 @@ class PageProvider(Protocol):
         ...
 
 
+class PageCache:
+    """A thread-safe LRU of rendered pages, to share between runs over an unchanging corpus.
+
+    Runs of a batch over the same ZIM, WARC or folder then render each page once. Do not share
+    one across runs on the live web, where a page may change between runs.
+    """
+
+    def __init__(self, max_pages: int = 2000) -> None:
+        self.max_pages = max_pages
+        self._data: OrderedDict[str, Page] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Page | None:
+        """The cached page for ``key``, marked as recently used."""
+        with self._lock:
+            page = self._data.get(key)
+            if page is not None:
+                self._data.move_to_end(key)
+            return page
+
+    def __contains__(self, key: str) -> bool:
+        return self.get(key) is not None
+
+    def __getitem__(self, key: str) -> Page:
+        page = self.get(key)
+        if page is None:
+            raise KeyError(key)
+        return page
+
+    def __setitem__(self, key: str, page: Page) -> None:
+        with self._lock:
+            self._data[key] = page
+            self._data.move_to_end(key)
+            while len(self._data) > self.max_pages:
+                self._data.popitem(last=False)
+
+
 class Pages:
-    """Search engine + page source + renderer, with a per-run page cache."""
+    """Search engine + page source + renderer, with a page cache (per run unless shared)."""
 
     def __init__(self, engine: SearchEngine, source: PageSource, *, results: int = 10,
-                 width: int = 100, render: Callable[..., Page] = render_document) -> None:
+                 width: int = 100, render: Callable[..., Page] = render_document,
+                 cache: PageCache | None = None) -> None:
         self.engine = engine
         self.source = source
         self.results = results
         self.width = width
         self._render = render
-        self._pages: dict[str, Page] = {}
+        self._pages: dict[str, Page] | PageCache = cache if cache is not None else {}
 
     def open(self, url: str) -> Page:
         """Fetch and render ``url`` (cached by the requested and the final URL)."""
         key = strip_fragment(url)
-        if key in self._pages:
-            return self._pages[key]
+        cached = self._pages.get(key)
+        if cached is not None:
+            return cached
         doc: Document = self.source.fetch(key)
         final = strip_fragment(doc.url) or key
         page = self._pages.get(final) or self._render(doc, width=self.width)
@@ -57,10 +98,11 @@ class Pages:
     def search(self, query: str) -> Page:
         """Run the engine and render its results as a page of numbered links."""
         key = "search:" + " ".join(query.split())
-        if key not in self._pages:
+        page = self._pages.get(key)
+        if page is None:
             hits = self.engine.search(query, limit=self.results)
-            self._pages[key] = results_page(query, hits, width=self.width)
-        return self._pages[key]
+            page = self._pages[key] = results_page(query, hits, width=self.width)
+        return page
 
 
 def results_page(query: str, hits: Iterable[SearchResult], *, width: int = 100) -> Page:

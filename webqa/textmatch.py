@@ -9,6 +9,7 @@ model's retyping.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from .records import Page
@@ -20,19 +21,21 @@ _FOLD = {
     "‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "`": "'", "´": "'",
     "“": '"', "”": '"', "„": '"', "‟": '"', "″": '"', "«": '"', "»": '"',
     "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "―": "-", "−": "-",
-    "…": "...", "〖": "【", "〗": "】",
+    "…": ".", "〖": "【", "〗": "】",
 }
+# Every fold maps one character to one, so folded positions map straight back to the page.
+_FOLD_TABLE = str.maketrans(_FOLD)
+_WHITESPACE = re.compile(r"\s+")
 _SPLIT = "━"
 _ELLIPSIS = re.compile(r"\s*(?:\.\.\.|…)\s*")
 
 
 def fold(text: str) -> str:
-    """The matching form of ``text``: lower case, no whitespace, quotes and dashes folded."""
-    return "".join(_fold_char(c) for c in text if not c.isspace())
+    """The matching form of ``text``: lower case, no whitespace, quotes and dashes folded.
 
-
-def _fold_char(c: str) -> str:
-    return _FOLD.get(c, c).lower()
+    An ellipsis folds to one dot, so "..." typed by a model matches the page's "…".
+    """
+    return _fold_line(text.replace("...", "…"))
 
 
 @dataclass(frozen=True)
@@ -45,24 +48,22 @@ class Span:
 
 
 class PageText:
-    """The searchable text of one page."""
+    """The searchable text of one page.
+
+    The folded copy is built line by line with C-level string operations (translate, lower,
+    whitespace removal); positions are mapped back to the page's own characters only for a
+    match, so a long page costs little until something is found on it.
+    """
 
     def __init__(self, page: Page) -> None:
-        plain_lines = [MARKER_RE.sub(lambda m: m.group(2), line) for line in page.lines]
-        self.plain = "\n".join(plain_lines)
-        self._line_of: list[int] = []
-        folded: list[str] = []
-        self._index: list[int] = []  # folded position -> plain position
-        line = 0
-        for i, c in enumerate(self.plain):
-            if c == "\n":
-                line += 1
-            if c.isspace():
-                continue
-            for f in _fold_char(c):
-                folded.append(f)
-                self._index.append(i)
-                self._line_of.append(line)
+        self.lines = [MARKER_RE.sub(lambda m: m.group(2), line) for line in page.lines]
+        self.plain = "\n".join(self.lines)
+        folded = [_fold_line(line) for line in self.lines]
+        self._starts: list[int] = []  # folded offset where each line begins
+        offset = 0
+        for part in folded:
+            self._starts.append(offset)
+            offset += len(part)
         self.folded = "".join(folded)
 
     def find(self, text: str, *, from_line: int = 0) -> int | None:
@@ -70,11 +71,11 @@ class PageText:
         needle = fold(text)
         if not needle:
             return None
-        start = self._first_pos_at_line(from_line)
+        start = self._starts[from_line] if from_line < len(self._starts) else len(self.folded)
         pos = self.folded.find(needle, start)
         if pos < 0:
             pos = self.folded.find(needle)
-        return None if pos < 0 else self._line_of[pos]
+        return None if pos < 0 else self._line_of(pos)
 
     def quote(self, text: str) -> Span | None:
         """The page's own text for ``text``, or for ``start━end`` the span between the two."""
@@ -100,17 +101,33 @@ class PageText:
         return None if pos < 0 else self._make(pos, pos + len(needle))
 
     def _make(self, start: int, end: int) -> Span:
-        a, b = self._index[start], self._index[end - 1] + 1
-        text = " ".join(self.plain[a:b].split())
-        return Span(text, self._line_of[start], self._line_of[end - 1])
+        first, last = self._line_of(start), self._line_of(end - 1)
+        a = _plain_index(self.lines[first], start - self._starts[first])
+        b = _plain_index(self.lines[last], end - 1 - self._starts[last]) + 1
+        if first == last:
+            raw = self.lines[first][a:b]
+        else:
+            raw = "\n".join([self.lines[first][a:], *self.lines[first + 1 : last],
+                             self.lines[last][:b]])
+        return Span(" ".join(raw.split()), first, last)
 
-    def _first_pos_at_line(self, line: int) -> int:
-        # Binary search: _line_of is non-decreasing.
-        lo, hi = 0, len(self._line_of)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if self._line_of[mid] < line:
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo
+    def _line_of(self, pos: int) -> int:
+        return bisect_right(self._starts, pos) - 1
+
+
+def _fold_line(line: str) -> str:
+    folded = _WHITESPACE.sub("", line).translate(_FOLD_TABLE)
+    lowered = folded.lower()
+    # lower() can lengthen a few characters (İ → i̇); keep one folded char per page char then.
+    return lowered if len(lowered) == len(folded) else "".join(c.lower()[0] for c in folded)
+
+
+def _plain_index(line: str, k: int) -> int:
+    """The index in ``line`` of its k-th non-whitespace character."""
+    seen = -1
+    for i, c in enumerate(line):
+        if not c.isspace():
+            seen += 1
+            if seen == k:
+                return i
+    return len(line) - 1

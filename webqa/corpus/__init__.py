@@ -1,0 +1,95 @@
+"""Offline corpora: a folder of pages, a Kiwix ZIM archive or a WARC web archive.
+
+Each corpus is one object that is both a :class:`~webqa.records.SearchEngine` and a
+:class:`~webqa.records.PageSource` (see :class:`Corpus`). :func:`open_corpus` picks the kind
+from the path; :func:`build_index` builds or refreshes a corpus' search index ahead of time
+(what ``webqa index PATH`` runs).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from webqa.errors import ConfigError
+
+from .base import Corpus, IndexStats, Progress
+from .cache import index_dir, user_data_dir
+from .folder import FolderCorpus
+from .warc import WarcCorpus, is_warc
+from .zim import ZimCorpus
+
+__all__ = ["Corpus", "IndexStats", "Progress", "open_corpus", "build_index", "FolderCorpus",
+           "ZimCorpus", "WarcCorpus", "user_data_dir", "index_dir"]
+
+
+def _kind(path: Path) -> str:
+    if not path.exists():
+        raise ConfigError(f"corpus path does not exist: {path}")
+    if path.is_dir():
+        return "folder"
+    if path.suffix.lower() == ".zim":
+        return "zim"
+    if is_warc(path):
+        return "warc"
+    raise ConfigError(f"unknown corpus type: {path} (expected a folder, a .zim file, "
+                      "or a .warc / .warc.gz file)")
+
+
+def open_corpus(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None,
+                progress: Progress | None = None) -> Corpus:
+    """Open the corpus at ``path``: a folder, a ``.zim`` file or a ``.warc``/``.warc.gz`` file.
+
+    Folder and WARC indexes are kept in ``cache_dir`` (default ``<user data dir>/index``) and
+    brought up to date first, reporting through ``progress(done, total, item)``.
+    Raises ``ConfigError`` for a missing path, an unknown file type, a corrupt archive or a
+    corpus without a single page.
+    """
+    p = Path(path).expanduser()
+    kind = _kind(p)
+    if kind == "folder":
+        return FolderCorpus(p, cache_dir=cache_dir, progress=progress)
+    if kind == "zim":
+        return ZimCorpus(p)
+    return WarcCorpus(p, cache_dir=cache_dir, progress=progress)
+
+
+def build_index(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None,
+                progress: Progress | None = None) -> IndexStats:
+    """Build or refresh the search index of the corpus at ``path`` and report what was done.
+
+    ``build_index(path, *, cache_dir=None, progress=None) -> IndexStats``
+
+    - ``path``: a folder, ``.zim``, ``.warc`` or ``.warc.gz``.
+    - ``cache_dir``: where indexes live (default ``<user data dir>/index``; the user data dir
+      is ``$WEBQA_HOME`` when set).
+    - ``progress(done: int, total: int | None, item: str)``: called after each file (folder)
+      or indexed record (WARC, ``total`` None); not called for ZIM archives, which carry
+      their own index.
+
+    Folders are refreshed incrementally (only new or changed files are read, removed files
+    leave the index); a WARC is re-indexed when its size or mtime changed. For a ZIM archive
+    nothing is built: the stats give its article count. Raises ``ConfigError`` as
+    :func:`open_corpus` does.
+    """
+    p = Path(path).expanduser()
+    kind = _kind(p)
+    start = time.monotonic()
+    if kind == "zim":
+        zim = ZimCorpus(p)
+        stats = IndexStats("zim", zim.path, None, documents=zim.archive.article_count,
+                           unchanged=zim.archive.article_count)
+        zim.close()
+    elif kind == "folder":
+        folder = FolderCorpus(p, cache_dir=cache_dir, progress=progress)
+        stats = folder.last_refresh or folder.refresh()
+        folder.close()
+    else:
+        warc = WarcCorpus(p, cache_dir=cache_dir, progress=progress)
+        stats = warc.last_refresh or IndexStats("warc", warc.path, warc.index.path,
+                                                documents=warc.index.count(),
+                                                unchanged=warc.index.count())
+        warc.close()
+    stats.seconds = time.monotonic() - start
+    return stats

@@ -1,0 +1,168 @@
+"""Free text to FTS5: safe query expressions and a latency-bounded bm25 query plan.
+
+User text never reaches FTS5's query syntax: every word becomes a double-quoted string, so
+quotes, ``-``, ``:``, ``*``, ``NEAR``, ``AND`` and parentheses are plain text.
+
+FTS5 has no top-k pruning: ``ORDER BY bm25`` scores every matching row (about a microsecond
+each) after walking each term's whole doclist for its IDF (tens of nanoseconds per page that
+has the term). So the planner bounds both:
+
+1. it stems the query words with the index's own tokenizer and looks up each term's document
+   frequency in the ``df`` table;
+2. terms found in more than ``COMMON_DF`` pages are left out when a rarer term exists: their
+   bm25 weight is small and their doclists are the most expensive to walk;
+3. stage 1 -- AND of the remaining terms: pages with every word come first;
+4. stage 2 (when stage 1 found fewer than ``limit``) -- OR of the rarest terms whose document
+   frequencies add up to at most ``OR_BUDGET`` (always at least the rarest one; all of them
+   when the corpus has at most ``SCORE_CAP`` pages);
+5. each stage scores at most ``SCORE_CAP`` matching rows: past that many it ranks the first
+   ``SCORE_CAP`` matches rather than all of them.
+
+Every query on a corpus of up to ``SCORE_CAP`` pages thus gets exact bm25 over all its words
+(stopwords aside).
+When every word is that common (a query of stopwords, "the who", on a large corpus) nothing
+can be ranked cheaply: the pages with all the words are listed unranked, with the start of
+the body as snippet.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from webqa.records import SearchResult
+
+from .terms import query_terms
+
+__all__ = ["Planner", "Term", "Stage", "quote", "SCORE_CAP", "OR_BUDGET", "COMMON_DF",
+           "TITLE_WEIGHT"]
+
+SCORE_CAP = 1000
+#: Not above SCORE_CAP, so that the OR stage always ranks all of its matches.
+OR_BUDGET = 1000
+COMMON_DF = 10_000
+#: bm25 column weights: a word in the title counts five times a word in the body.
+TITLE_WEIGHT = 5.0
+SNIPPET_TOKENS = 28
+
+
+@dataclass(frozen=True)
+class Term:
+    """A query word, its FTS5 term (stemmed by the index's tokenizer) and its document count."""
+
+    word: str
+    term: str
+    df: int
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One FTS5 expression to run; ``ranked`` False means take matches in rowid order."""
+
+    expr: str
+    ranked: bool = True
+
+
+def quote(word: str) -> str:
+    """``word`` as an FTS5 string literal: inside double quotes nothing is syntax."""
+    return '"' + word.replace('"', '""') + '"'
+
+
+class Planner:
+    """Runs searches against one index connection (the caller holds its lock)."""
+
+    def __init__(self, db: sqlite3.Connection, tokenizer: str) -> None:
+        """Prepare a scratch FTS5 table that tokenizes query words exactly like the index."""
+        self._db = db
+        db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.qtok USING "
+                   f"fts5(x, tokenize='{tokenizer}')")
+        db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.qtok_v USING "
+                   "fts5vocab(temp, qtok, 'instance')")
+
+    def analyze(self, query: str) -> list[Term]:
+        """The query's content words as index terms, rarest first, one per distinct term."""
+        words = query_terms(query)
+        if not words:
+            return []
+        db = self._db
+        db.executemany("INSERT INTO temp.qtok(rowid, x) VALUES(?, ?)", enumerate(words))
+        stems: dict[int, str] = {}
+        for doc, term in db.execute("SELECT doc, term FROM temp.qtok_v ORDER BY doc, offset"):
+            stems.setdefault(doc, term)  # a word the tokenizer splits is keyed by its first part
+        db.execute("DELETE FROM temp.qtok")
+        unique: dict[str, str] = {}
+        for i, word in enumerate(words):
+            if i in stems:
+                unique.setdefault(stems[i], word)
+        if not unique:
+            return []
+        marks = ",".join("?" * len(unique))
+        counts = dict(db.execute(f"SELECT term, n FROM df WHERE term IN ({marks})",
+                                 list(unique)))
+        terms = [Term(w, t, counts.get(t, 0)) for t, w in unique.items()]
+        return sorted(terms, key=lambda t: t.df)
+
+    def _run(self, stage: Stage, k: int, exclude: set[int]) -> list[int]:
+        if stage.ranked:
+            rows = self._db.execute(
+                "SELECT rowid FROM (SELECT rowid, bm25(fts, ?, 1.0) AS s FROM fts "
+                "WHERE fts MATCH ? LIMIT ?) ORDER BY s LIMIT ?",
+                (TITLE_WEIGHT, stage.expr, SCORE_CAP, k + len(exclude)))
+        else:
+            rows = self._db.execute("SELECT rowid FROM fts WHERE fts MATCH ? LIMIT ?",
+                                    (stage.expr, k + len(exclude)))
+        return [r for (r,) in rows if r not in exclude][:k]
+
+    def plan(self, terms: list[Term], corpus_size: int | None = None) -> list[Stage]:
+        """The stages to run, in order (see the module docstring).
+
+        ``corpus_size`` is an upper bound on the number of pages (None: look it up).
+        """
+        if not terms:
+            return []
+        if corpus_size is None:
+            corpus_size = self._db.execute("SELECT max(id) FROM docs").fetchone()[0] or 0
+        budget = OR_BUDGET if corpus_size > SCORE_CAP else corpus_size * len(terms)
+        if terms[0].df > COMMON_DF:  # rarest first: every term is that common
+            return [Stage(" AND ".join(quote(t.word) for t in terms), ranked=False)]
+        terms = [t for t in terms if t.df <= COMMON_DF]
+        stages = [Stage(" AND ".join(quote(t.word) for t in terms))]
+        if len(terms) > 1:
+            chosen: list[Term] = []
+            total = 0
+            for t in terms:  # rarest first
+                if chosen and total + t.df > budget:
+                    break
+                chosen.append(t)
+                total += t.df
+            stages.append(Stage(" OR ".join(quote(t.word) for t in chosen)))
+        return stages
+
+    def search(self, query: str, limit: int) -> list[SearchResult]:
+        """Up to ``limit`` results for free text, best first, with snippets."""
+        if limit <= 0:
+            return []
+        terms = self.analyze(query)
+        stages = self.plan(terms)
+        found: list[int] = []
+        for stage in stages:
+            found += self._run(stage, limit - len(found), set(found))
+            if len(found) >= limit:
+                break
+        if not found:
+            return []
+        if stages[0].ranked:
+            kept = [t for t in terms if t.df <= COMMON_DF]
+            sql = ("SELECT d.url, d.title, snippet(fts, 1, '', '', '…', ?) FROM fts "
+                   "JOIN docs AS d ON d.id = fts.rowid WHERE fts MATCH ? AND fts.rowid = ?")
+            args: tuple = (SNIPPET_TOKENS, " OR ".join(quote(t.word) for t in kept))
+        else:  # stopwords match everywhere: any passage is as good as the first
+            sql = ("SELECT d.url, d.title, substr(fts.body, 1, ?) FROM fts "
+                   "JOIN docs AS d ON d.id = fts.rowid WHERE fts.rowid = ?")
+            args = (SNIPPET_TOKENS * 8,)
+        results = []
+        for rowid in found:
+            row = self._db.execute(sql, (*args, rowid)).fetchone()
+            if row:
+                results.append(SearchResult(title=row[1], url=row[0], snippet=row[2] or ""))
+        return results

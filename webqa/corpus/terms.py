@@ -1,0 +1,105 @@
+"""Query analysis shared by the corpus search engines: words, stopwords, stems, title phrases."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["STOPWORDS", "words", "query_terms", "stem", "title_phrases"]
+
+#: English function words and question words. They match almost every page, so keeping them
+#: only slows an index down and, in an AND query, they cost matches for nothing.
+STOPWORDS = frozenset("""
+a about above according after again against all also am an and any are as at be because been
+before being below between both but by can could did do does doing done down during each either
+else ever few for from further get got had has have having he her here hers herself him himself
+his how however i if in into is it its itself just let me might more most much must my myself no
+nor not now of off on once one only or other others our ours ourselves out over own per same she
+should since so some such than that the their theirs them themselves then there these they this
+those though through to too under until up upon us very via was we were what whatever when where
+whether which while who whom whose why will with within without would yet you your yours
+yourself yourselves
+""".split())
+
+# Letters and digits only: the same split as SQLite's unicode61 tokenizer, near enough.
+_WORD = re.compile(r"[^\W_]+")
+
+
+def words(text: str) -> list[str]:
+    """The lower-cased words of ``text`` in order (letters and digits; punctuation splits)."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
+def query_terms(text: str, limit: int = 12) -> list[str]:
+    """Distinct content words of a query, in order, at most ``limit``.
+
+    Stopwords and single letters are dropped, unless nothing else is left (a query such as
+    "The Who" still needs its words).
+    """
+    all_words = list(dict.fromkeys(words(text)))
+    content = [w for w in all_words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+    return (content or all_words)[:limit]
+
+
+_SUFFIXES = (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", ""))
+
+
+def stem(word: str) -> str:
+    """A crude English stem (plural and -ing/-ed endings) for matching words against text."""
+    for suffix, repl in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)] + repl
+    return word
+
+
+# Words that may sit inside a capitalised title ("Ray Charles and Betty Carter").
+_CONNECT = frozenset(
+    "of the a an and in on to for at by with from is my you i me your & + =".split())
+# Words that open a question rather than a title ("Which", "In the ...").
+_LEAD = frozenset("the a an in on which who what when where how why for after before "
+                  "during between apart according".split())
+_QUOTED = re.compile(r'"([^"]{2,200})"')
+
+
+def title_phrases(text: str, limit: int = 10) -> list[str]:
+    """Phrases of a query that may be page titles: quoted strings and capitalised runs.
+
+    "Who played on Ray Charles's 1956 single "Hallelujah I Love Her So"?" gives
+    ``["Hallelujah I Love Her So", "Ray Charles"]``. Each run yields its prefixes that end on
+    a capitalised word, longest first, so "Dedicated to You is a 1924 song" gives
+    "Dedicated to You".
+    """
+    text = text.replace("\u201c", '"').replace("\u201d", '"').replace("\u2019", "'")
+    found = [m.group(1).strip(" ,.?!;:") for m in _QUOTED.finditer(text)]
+    run: list[str] = []
+
+    def flush() -> None:
+        starts = [0, 1] if run and run[0].lower() in _LEAD else [0]
+        for start in starts:
+            for end in range(len(run), start, -1):
+                last = run[end - 1]
+                if last[0].isupper() or (last[0].isdigit() and end - start > 1):
+                    found.append(" ".join(run[start:end]))
+        run.clear()
+
+    for token in text.split():
+        word = token.strip(',.?!;:"()[]')
+        possessive = word.endswith("'s")
+        if possessive:
+            word = word[:-2]
+        if token.startswith('"'):
+            flush()
+        inner = bool(run) and (word.lower() in _CONNECT or word[:1].isdigit())
+        if word and (word[0].isupper() or inner):
+            run.append(word)
+        else:
+            flush()
+        if possessive or token[-1] in ',.?!;:"':
+            flush()
+    flush()
+    out: list[str] = []
+    for phrase in found:
+        low = phrase.lower()
+        if phrase and phrase not in out and low not in _LEAD and low not in STOPWORDS:
+            out.append(phrase)
+    return out[:limit]

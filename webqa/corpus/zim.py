@@ -1,0 +1,144 @@
+"""A Kiwix ZIM archive as a corpus: stable ``zim://`` URLs, fetch with redirects resolved.
+
+URLs are ``zim://<archive Name metadata or file stem>/<entry path>``. Entry paths keep their
+own spelling (``A/What'd_I_Say_(album)``); only characters that would break a URL (``%``,
+``?``, ``#``, spaces, controls) are percent-escaped, and lookups unquote, so links in the
+archive's HTML (``Genius_%2B_Soul_%3D_Jazz``) resolve through :func:`webqa.urls.join`.
+Search is in :mod:`webqa.corpus.zimsearch`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from libzim.reader import Archive
+
+from webqa.errors import ConfigError, FetchError, SearchError, TooLargeError
+from webqa.records import Document, SearchResult
+
+from .base import MAX_FETCH_BYTES
+from .text import decode
+from .zimsearch import ZimSearch
+
+__all__ = ["ZimCorpus", "ARTICLE_TYPES"]
+
+#: Entries with these MIME types are pages; images, CSS, JS and metadata are not.
+ARTICLE_TYPES = ("text/html", "application/xhtml+xml")
+_UNSAFE = re.compile(r"[%?#\s\"<>\\^`{|}\x00-\x1f\x7f]")
+_MAX_REDIRECTS = 16
+
+
+def _escape(path: str) -> str:
+    return _UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group(0).encode("utf-8")), path)
+
+
+class ZimCorpus:
+    """Search and fetch over one ZIM archive."""
+
+    kind = "zim"
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        """Open the archive; ``ConfigError`` when it is missing, corrupt or has no pages."""
+        self.path = Path(path).expanduser().resolve()
+        if not self.path.is_file():
+            raise ConfigError(f"ZIM file does not exist: {self.path}")
+        try:
+            self.archive = Archive(self.path)
+            count = self.archive.article_count
+            main = self.archive.main_entry if self.archive.has_main_entry else None
+            if main is not None:  # reads a cluster: damage inside the file shows up here
+                bytes(self._resolve(main).get_item().content[:1])
+        except (RuntimeError, KeyError, OSError, ValueError) as exc:
+            raise ConfigError(f"not a readable ZIM archive: {self.path}: {exc}") from exc
+        if count == 0:
+            raise ConfigError(f"ZIM archive has no articles: {self.path}")
+        self.label = self._make_label()
+        self.name = f"zim:{self.label}"
+        self._search = ZimSearch(self.archive, self._canonical_article)
+
+    def _make_label(self) -> str:
+        try:
+            raw = bytes(self.archive.get_metadata("Name")).decode("utf-8", "replace")
+        except (RuntimeError, KeyError):
+            raw = ""
+        if not raw.strip():
+            raw = self.path.stem
+        return re.sub(r"[^A-Za-z0-9._-]+", "-", raw.strip()).strip("-.") or "zim"
+
+    # -- entries and URLs -------------------------------------------------------------------
+    def url_for(self, entry_path: str) -> str:
+        """The stable URL of an entry path."""
+        return f"zim://{self.label}/{_escape(entry_path)}"
+
+    @staticmethod
+    def _resolve(entry: Any) -> Any:
+        for _ in range(_MAX_REDIRECTS):
+            if not entry.is_redirect:
+                return entry
+            entry = entry.get_redirect_entry()
+        raise KeyError("redirect loop")
+
+    def _canonical_article(self, entry_path: str) -> Any | None:
+        """The article entry an entry path leads to (redirects followed), or None."""
+        try:
+            entry = self._resolve(self.archive.get_entry_by_path(entry_path))
+            mime = entry.get_item().mimetype
+        except (KeyError, RuntimeError):
+            return None
+        return entry if mime.split(";")[0].strip() in ARTICLE_TYPES else None
+
+    def _entry_for(self, url: str) -> Any:
+        prefix = f"zim://{self.label}"
+        if not url.startswith(prefix) or url[len(prefix):len(prefix) + 1] not in ("", "/", "#"):
+            raise FetchError(f"not in this corpus: {url} (this is {prefix}/)", url=url)
+        # Everything after the host up to '#' is the entry path; '?' can be part of it.
+        raw = url[len(prefix):].partition("#")[0].lstrip("/")
+        if not raw:
+            if not self.archive.has_main_entry:
+                raise FetchError(f"not in this corpus: {url} (the archive has no main page)",
+                                 url=url)
+            return self._resolve(self.archive.main_entry)
+        for candidate in dict.fromkeys((unquote(raw), raw)):
+            try:
+                if self.archive.has_entry_by_path(candidate):
+                    return self._resolve(self.archive.get_entry_by_path(candidate))
+            except (KeyError, RuntimeError):
+                continue
+        raise FetchError(f"not in this corpus: {url} (no such entry in {self.path.name})",
+                         url=url)
+
+    # -- SearchEngine / PageSource -------------------------------------------------------------
+    def fetch(self, url: str) -> Document:
+        """The article at ``url`` with its canonical URL (redirects resolved, no fragment)."""
+        entry = self._entry_for(url)
+        try:
+            item = entry.get_item()
+            mime = item.mimetype.split(";")[0].strip()
+            if mime not in ARTICLE_TYPES:
+                raise FetchError(f"not in this corpus: {url} is not an article ({mime})", url=url)
+            if item.size > MAX_FETCH_BYTES:
+                raise TooLargeError(f"{url}: entry of {item.size} bytes is over the "
+                                    f"{MAX_FETCH_BYTES} byte limit", url=url)
+            data = bytes(item.content)
+        except RuntimeError as exc:
+            raise FetchError(f"cannot read {url} from {self.path.name}: {exc}", url=url) from exc
+        return Document(url=self.url_for(entry.path), content_type=mime,
+                        text=decode(data), title=entry.title or entry.path)
+
+    def search(self, query: str, limit: int = 10) -> list[SearchResult]:
+        """Articles for free text ``query``, best first (see :mod:`webqa.corpus.zimsearch`)."""
+        try:
+            hits = self._search.search(query, limit)
+        except RuntimeError as exc:
+            raise SearchError(f"{self.name}: search failed: {exc}") from exc
+        return [SearchResult(title=h.title, url=self.url_for(h.path), snippet=h.snippet)
+                for h in hits]
+
+    def close(self) -> None:
+        """Drop the archive handle (libzim closes the file when it is collected)."""
+        self._search = None  # type: ignore[assignment]
+        self.archive = None  # type: ignore[assignment]
