@@ -53,7 +53,6 @@ class Browser:
     """Called with (request key, page) for every page opened or searched, e.g. to trace it."""
     history: list[View] = field(default_factory=list)
     quotes: list[Quote] = field(default_factory=list)
-    _texts: dict[int, PageText] = field(default_factory=dict)
 
     @property
     def view(self) -> View | None:
@@ -177,7 +176,8 @@ class Browser:
         return self.history[-1]
 
     def _text(self, page: Page) -> PageText:
-        key = id(page)
-        if key not in self._texts:
-            self._texts[key] = PageText(page)
-        return self._texts[key]
+        # Kept on the page, so runs sharing a page cache build it once.
+        text = page.cache.get("text")
+        if text is None:
+            text = page.cache["text"] = PageText(page)
+        return text

@@ -65,6 +65,8 @@ class Page:
     lines: list[str]
     links: dict[int, Link] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """Derived data worth keeping with the page (its searchable text); never serialised."""
 
     @property
     def domain(self) -> str:
