@@ -99,7 +99,8 @@ def run_browse(args: argparse.Namespace) -> int:
     from .browser import Browser, Limits
     from .pages import Pages
     from .policies.human import HumanPolicy, enable_line_editing
-    from .trace import TraceWriter, user_dir
+    from .paths import user_dir
+    from .trace import TraceWriter
 
     interactive = sys.stdin.isatty()
     if interactive:

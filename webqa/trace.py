@@ -8,27 +8,17 @@ written, also when the run fails or is interrupted). A killed run keeps every fi
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
 from .errors import ConfigError
+from .paths import user_dir
 
 __all__ = ["FORMAT", "TraceWriter", "read_trace", "default_trace_path", "user_dir"]
 
 FORMAT = "webqa-trace/1"
-
-
-def user_dir() -> Path:
-    """webqa's data folder: ``$WEBQA_HOME`` if set, else the platform's user data dir."""
-    env = os.environ.get("WEBQA_HOME")
-    if env:
-        return Path(env)
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("webqa", appauthor=False))
 
 
 def default_trace_path(run_id: str) -> Path:

@@ -7,15 +7,9 @@ import os
 import re
 from pathlib import Path
 
-import platformdirs
+from ..paths import user_dir as user_data_dir
 
 __all__ = ["user_data_dir", "index_dir", "index_file"]
-
-
-def user_data_dir() -> Path:
-    """webqa's data directory: ``$WEBQA_HOME`` when set, else the platform's user data dir."""
-    home = os.environ.get("WEBQA_HOME")
-    return Path(home).expanduser() if home else Path(platformdirs.user_data_dir("webqa"))
 
 
 def index_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:

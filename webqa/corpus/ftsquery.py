@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from webqa.records import SearchResult
 
-from .terms import query_terms
+from ..terms import query_terms
 
 __all__ = ["Planner", "Term", "Stage", "quote", "SCORE_CAP", "OR_BUDGET", "COMMON_DF",
            "TITLE_WEIGHT"]

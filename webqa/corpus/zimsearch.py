@@ -6,7 +6,7 @@ libzim parses a query as the AND of all its words, so a whole question finds not
    document frequency (hence an IDF weight) and its best pages;
 2. the AND of all of them adds the pages that have every word;
 3. phrases of the query that look like titles (quoted or capitalised runs, see
-   :func:`webqa.corpus.terms.title_phrases`) are looked up as titles, exact or with a
+   :func:`webqa.terms.title_phrases`) are looked up as titles, exact or with a
    Wikipedia-style "(disambiguation)" suffix, which counts more when it agrees with the word
    before the phrase ("the album X" and "X (album)");
 4. the best candidates by matched weight are read (texts are cached) and ranked by bm25 over
@@ -32,7 +32,7 @@ from typing import Any
 from libzim.search import Query, Searcher
 from libzim.suggestion import SuggestionSearcher
 
-from .terms import query_terms, stem, title_phrases, words
+from ..terms import query_terms, stem, title_phrases, words
 from .text import decode, html_to_text
 
 __all__ = ["ZimSearch", "Hit"]

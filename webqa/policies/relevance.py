@@ -17,19 +17,13 @@ from collections import Counter
 from collections.abc import Iterable
 
 from ..render.layout import MARKER_RE
+from ..terms import STOPWORDS, stem
 
 __all__ = ["terms", "keywords", "units", "answer_kind", "Scorer"]
 
-_STOP = frozenset(
-    """a about above after again against all also am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for from
-    further had has have having he her here hers herself him himself his how i if in into is it
-    its itself just me more most my myself no nor not now of off on once only or other our ours
-    out over own same she should so some such than that the their theirs them then there these
-    they this those through to too under until up very was we were what when where which while
-    who whom whose why will with would you your yours name named called many much kind type tell
-    give find list according known s""".split()
-)
+# Question words on top of the shared stop words: they say what is asked, not what to find.
+_STOP = STOPWORDS | frozenset(
+    "name named called many much kind type tell give find list known s".split())
 _WORD = re.compile(r"[\w][\w'’.-]*[\w]|[\w]", re.U)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[A-Z0-9\"“‘(])")
 _IMAGE = re.compile(r"\s*\[Image: [^\]]*\]\s*")
@@ -56,21 +50,13 @@ _ASKS = [
 ]
 
 
-def _stem(word: str) -> str:
-    # A light stemmer: enough to match "albums"/"album" and "recorded"/"recording".
-    for suffix in ("ings", "ing", "ed", "es", "s"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
-
-
 def terms(text: str) -> list[str]:
     """Content words of ``text``: lower case, stop words dropped, lightly stemmed."""
     out = []
     for word in _WORD.findall(text.lower().replace("’", "'")):
         word = word.strip(".'-").removesuffix("'s")
         if word and word not in _STOP:
-            out.append(_stem(word))
+            out.append(stem(word))
     return out
 
 

@@ -1,4 +1,4 @@
-"""Query analysis shared by the corpus search engines: words, stopwords, stems, title phrases."""
+"""Query analysis shared by search and relevance scoring: words, stopwords, stems, title phrases."""
 
 from __future__ import annotations
 
