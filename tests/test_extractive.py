@@ -24,9 +24,11 @@ def test_keywords_drop_stop_words_and_repeats():
 
 
 def test_units_split_sentences_rows_and_captions():
-    lines = ["The lens was invented in 1822. It is", "flat and light.", "Height | about 100 metres",
+    lines = ["The lens was invented in 1822 by a French engineer and physicist. It is", "flat and light.",
+             "Republic of Lenses", "Lens Kingdom (old name)", "Height | about 100 metres",
              "• First order lenses are the largest.", "[Image: A lens] Lenses focus beams of light."]
-    assert units(lines) == ["The lens was invented in 1822.", "It is flat and light.",
+    assert units(lines) == ["The lens was invented in 1822 by a French engineer and physicist.",
+                            "It is flat and light.", "Lens Kingdom (old name)",
                             "Height | about 100 metres", "First order lenses are the largest.",
                             "Lenses focus beams of light."]
 

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ExtractivePolicy", "keywords"]
 
+#: Score bonus for a quote from the first search result (halved for the second, and so on).
+RANK_PRIOR = 0.2
+
 
 class ExtractivePolicy:
     """Search, open the top results, quote the best-matching sentences, answer from them."""
@@ -43,6 +46,8 @@ class ExtractivePolicy:
         self._searches: list[str] = []
         self._quoted: set[str] = set()
         self._done_pages: set[str] = set()
+        self._clicked_rank = 0
+        self._rank: dict[str, int] = {}  # page URL -> its place in the search results
 
     def act(self, obs: Observation) -> Reply:
         """The next command, from the observation's structured fields."""
@@ -58,6 +63,7 @@ class ExtractivePolicy:
             return self._next_result(page)
         if page.key not in self._done_pages:
             self._done_pages.add(page.key)
+            self._rank.setdefault(page.url, self._clicked_rank)
             self._queue = [f"Quote: {text}" for text in self._best(page)] + ["Back"]
             return Reply(self._queue.pop(0))
         return Reply("Back")
@@ -71,6 +77,7 @@ class ExtractivePolicy:
             for link_id in sorted(page.links):
                 if link_id not in self._clicked:
                     self._clicked.add(link_id)
+                    self._clicked_rank = link_id
                     self._opened += 1
                     return Reply(f"Clicked on link {link_id}")
         if not self._quoted and len(self._searches) < 3:
@@ -96,7 +103,9 @@ class ExtractivePolicy:
     def answer(self, question: str, quotes: list[Quote]) -> Reply:
         """The best quotes over all pages read, best first, each with its citation marker."""
         scorer = self._scorer if question == self._question else Scorer(question)
-        scores = [scorer.score(q.text, set(terms(q.text)), q.title) for q in quotes]
+        # The search engine's order is evidence too: a quote from its first hit gets a little more.
+        scores = [scorer.score(q.text, set(terms(q.text)), q.title)
+                  + RANK_PRIOR / (1 + self._rank.get(q.url, self.pages)) for q in quotes]
         ranked = sorted(range(len(quotes)), key=lambda i: -scores[i])
         best = scores[ranked[0]] if ranked else 0.0
         parts = []

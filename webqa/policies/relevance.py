@@ -94,7 +94,9 @@ def units(lines: list[str]) -> list[str]:
                 flush()
             if piece:
                 para.append(piece)
-        if line.endswith((".", "!", "?", '."', ".”")):
+        # A line that ends a sentence, or a short one (wrapping fills lines, so a short line
+        # ended its block: an infobox label, a caption), closes the unit.
+        if line.endswith((".", "!", "?", '."', ".”")) or len(raw) < SHORT_LINE:
             flush()
     flush()
     return [u for u in out if len(u) >= 15 and len(u.split()) >= 4]
@@ -121,6 +123,9 @@ def _kind_bonus(kind: str, unit: str, question: str) -> float:
         return 0.2 if _novel_names(unit, question) else 0.0
     return 0.0
 
+
+#: Lines shorter than this were not wrapped: their block ended there.
+SHORT_LINE = 60
 
 #: How much of a question term's weight a unit earns when only its page title holds the term.
 TITLE_CREDIT = 0.75
