@@ -56,3 +56,22 @@ def test_no_match_searches_again_then_ends_without_quotes():
     answer = Agent(ExtractivePolicy(), browser).run("Qwzx vrbl?")
     assert answer.status == "no_quotes"
     assert answer.usage.actions <= 5
+
+
+def test_end_to_end_on_a_zim_built_here(tmp_path):
+    import webqa
+    from corpus_fixtures import make_zim
+    from webqa.corpus import open_corpus
+    from webqa.render import render_document
+    from webqa.textmatch import PageText
+
+    zim = make_zim(tmp_path / "small.zim")
+    answer = webqa.ask("Which radio station recorded Ray Charles's 1959 concert at Herndon Stadium?",
+                       corpus=zim, policy="extractive", trace=tmp_path / "t.jsonl")
+    assert answer.status == "answered"
+    assert "WAOK" in answer.text
+    corpus = open_corpus(zim)
+    for c in answer.citations:
+        assert c.url.startswith("zim://")
+        plain = " ".join(PageText(render_document(corpus.fetch(c.url))).plain.split())
+        assert c.quote in plain
