@@ -22,6 +22,12 @@ if TYPE_CHECKING:
 
 __all__ = ["ExtractivePolicy", "keywords"]
 
+#: A unit is quoted only if it scores at least this share of the best unit seen so far.
+RELATIVE_FLOOR = 0.6
+
+#: The answer adds a further quote only if it scores at least this share of the best one.
+ANSWER_FLOOR = 0.5
+
 #: Score bonus for a quote from the first search result (halved for the second, and so on).
 RANK_PRIOR = 0.2
 
@@ -47,6 +53,7 @@ class ExtractivePolicy:
         self._quoted: set[str] = set()
         self._done_pages: set[str] = set()
         self._clicked_rank = 0
+        self._top = 0.0  # the best unit score seen in this run
         self._rank: dict[str, int] = {}  # page URL -> its place in the search results
 
     def act(self, obs: Observation) -> Reply:
@@ -92,8 +99,13 @@ class ExtractivePolicy:
     def _best(self, page: Page) -> list[str]:
         """The page's units worth quoting, best first."""
         picked = []
-        for score, unit in self._scorer.rank_page(page.title, page.lines):
-            if score < self.min_score or len(picked) >= self.quotes_per_page:
+        ranked = self._scorer.rank_page(page.title, page.lines)
+        if ranked:
+            self._top = max(self._top, ranked[0][0])
+        # Far below the best unit seen so far is noise: it would only crowd the references.
+        floor = max(self.min_score, RELATIVE_FLOOR * self._top)
+        for score, unit in ranked:
+            if score < floor or len(picked) >= self.quotes_per_page:
                 break
             if fold(unit) not in self._quoted:
                 self._quoted.add(fold(unit))
@@ -110,7 +122,7 @@ class ExtractivePolicy:
         best = scores[ranked[0]] if ranked else 0.0
         parts = []
         for i in ranked[: self.answer_quotes]:
-            if parts and scores[i] < 0.5 * best:
+            if parts and scores[i] < ANSWER_FLOOR * best:
                 break
             text = quotes[i].text.strip()
             if not text.endswith((".", "!", "?", '"', "”")):
