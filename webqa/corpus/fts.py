@@ -23,8 +23,9 @@ from . import ftsquery
 
 __all__ = ["FtsIndex", "SCHEMA_VERSION"]
 
-#: Bump when the schema or the tokenizer changes: an index of another version is rebuilt.
-SCHEMA_VERSION = "webqa-fts/1"
+#: Bump when the schema, the tokenizer or the text extraction changes: an index of another
+#: version is rebuilt.
+SCHEMA_VERSION = "webqa-fts/2"
 TOKENIZER = "porter unicode61 remove_diacritics 2"
 _OPTIMIZE_AFTER = 1000  # documents changed in one refresh
 

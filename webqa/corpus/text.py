@@ -68,7 +68,8 @@ def decode(data: bytes, declared: str | None = None, *, sniff_html: bool = True)
     return text
 
 
-_HIDDEN_OPEN = re.compile(r"<!--|<(script|style|noscript|template|title)\b", re.I)
+# Site chrome (nav, footer) is left out too, as the renderer leaves it out of pages.
+_HIDDEN_OPEN = re.compile(r"<!--|<(script|style|noscript|template|title|nav|footer)\b", re.I)
 
 
 def _drop_hidden(html: str) -> str:
