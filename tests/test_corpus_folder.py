@@ -278,3 +278,16 @@ def test_damaged_index_file_is_rebuilt(folder):
     corpus = open_corpus(folder)
     assert corpus.last_refresh.added == 5
     assert urls(corpus.search("WAOK"))[0] == "local://site/concert.html"
+
+
+def test_title_holding_the_query_words_ranks_first_in_a_small_corpus(tmp_path):
+    # "probe" is on every page, so bm25 gives it no weight; the page titled with it must still win.
+    files = {f"p{i}.html": f"<title>Planet {i}</title><p>A probe visited planet {i}. A probe "
+             f"launch was planned, then another launch, and a launch review.</p>" for i in range(12)}
+    files["probe.html"] = "<title>The Probe</title><p>The probe had one launch in 1977.</p>"
+    files["nav.html"] = ("<title>Site</title><nav>probe launch probe launch probe launch</nav>"
+                         "<p>Nothing about spacecraft here.</p>")
+    corpus = open_corpus(make_folder(tmp_path / "site", files), cache_dir=tmp_path / "idx")
+    urls = [r.url.rsplit("/", 1)[-1] for r in corpus.search("probe launch", 5)]
+    assert urls[0] == "probe.html"
+    assert "nav.html" not in urls  # site chrome is not indexed
