@@ -282,9 +282,10 @@ def test_damaged_index_file_is_rebuilt(folder):
 
 def test_title_holding_the_query_words_ranks_first_in_a_small_corpus(tmp_path):
     # "probe" is on every page, so bm25 gives it no weight; the page titled with it must still win.
-    files = {f"p{i}.html": f"<title>Planet {i}</title><p>A probe visited planet {i}. A probe "
-             f"launch was planned, then another launch, and a launch review.</p>" for i in range(12)}
-    files["probe.html"] = "<title>The Probe</title><p>The probe had one launch in 1977.</p>"
+    files = {f"p{i}.html": f"<title>Planet {i}</title><p>Probe launch, launch, launch.</p>"
+             for i in range(12)}
+    files["probe.html"] = ("<title>The Probe</title><p>It had one launch in 1977, after years of "
+                           "work on its design, its instruments and the probe itself.</p>")
     files["nav.html"] = ("<title>Site</title><nav>probe launch probe launch probe launch</nav>"
                          "<p>Nothing about spacecraft here.</p>")
     corpus = open_corpus(make_folder(tmp_path / "site", files), cache_dir=tmp_path / "idx")
