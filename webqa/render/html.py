@@ -48,7 +48,7 @@ _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _TRAFILATURA_TAGS = {
     "head": "h2", "list": "ul", "item": "li", "row": "tr", "cell": "td", "ref": "a",
     "graphic": "img", "lb": "br", "quote": "blockquote", "code": "pre", "hi": "span", "doc": "div",
-    "main": "div", "comments": "div",
+    "main": "div", "comments": "div", "body": "div",
 }
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _WS = re.compile(r"\s+")
@@ -123,29 +123,28 @@ def _drop_boilerplate(el: etree._Element) -> None:
 
 
 def _trafilatura_main(html: str, url: str) -> etree._Element | None:
-    import trafilatura  # imported here: it is slow to import and only some pages need it
+    # bare_extraction hands back trafilatura's element tree itself: no XML to serialise and
+    # parse again, and no content fingerprint, which extract() computes for its output.
+    from trafilatura import bare_extraction  # imported here: slow to import, some pages need it
 
     try:
-        xml = trafilatura.extract(
-            html, url=url or None, output_format="xml", include_links=True, include_tables=True,
-            include_images=True, include_comments=False, favor_recall=True, with_metadata=False,
+        doc = bare_extraction(
+            html, url=url or None, include_links=True, include_tables=True, include_images=True,
+            include_comments=False, favor_recall=True, with_metadata=False,
         )
     except Exception:  # noqa: BLE001 - any extractor failure falls back to the body walk
         return None
-    if not xml:
+    body = getattr(doc, "body", None)
+    if body is None or not len(body) and not (body.text or "").strip():
         return None
-    try:
-        doc = etree.fromstring(xml.encode("utf-8"))
-    except etree.XMLSyntaxError:
-        return None
-    for el in doc.iter():
+    for el in body.iter():
         if isinstance(el.tag, str):
             el.tag = _TRAFILATURA_TAGS.get(el.tag, el.tag)
             if el.tag == "a" and "target" in el.attrib:
                 el.set("href", el.attrib.pop("target"))
             if el.tag == "td" and el.get("role") == "head":
                 el.tag = "th"
-    return doc
+    return body
 
 
 class _Walker:
