@@ -20,6 +20,7 @@ import brotli
 import httpcore
 import httpx
 
+from webqa import __version__
 from webqa.errors import BlockedError, FetchError, FetchTimeout, HTTPStatusError, TooLargeError, UnsupportedContent
 from webqa.records import Document
 from webqa.urls import strip_fragment
@@ -32,16 +33,8 @@ from webqa.web.retry import RETRY_STATUSES, RetryPolicy, Transient, parse_retry_
 __all__ = ["FetchConfig", "HttpSource", "make_client", "USER_AGENT"]
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("webqa")
-    except PackageNotFoundError:  # running from a source checkout
-        return "0.1.0"
-
-
-USER_AGENT = f"webqa/{_version()} (+https://github.com/webqa/webqa)"
+#: Names webqa truthfully: sites can tell an automated reader from a person's browser.
+USER_AGENT = f"webqa/{__version__} (browser-assisted question answering)"
 _ACCEPT = "text/html,application/xhtml+xml,text/plain;q=0.9,application/pdf;q=0.9,application/json;q=0.8,*/*;q=0.5"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
