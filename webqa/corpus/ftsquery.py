@@ -113,14 +113,20 @@ class Planner:
                                     (stage.expr, k + len(exclude)))
             return [r for (r,) in rows if r not in exclude][:k]
         rows = self._db.execute(
-            "SELECT rowid, s, title FROM (SELECT rowid, bm25(fts, ?, 1.0) AS s, title FROM fts "
+            "SELECT rowid, s FROM (SELECT rowid, bm25(fts, ?, 1.0) AS s FROM fts "
             "WHERE fts MATCH ? LIMIT ?) ORDER BY s LIMIT ?",
-            (TITLE_WEIGHT, stage.expr, SCORE_CAP, max(RERANK, k + len(exclude))))
+            (TITLE_WEIGHT, stage.expr, SCORE_CAP, max(RERANK, k + len(exclude)))).fetchall()
+        rows = [(rowid, score) for rowid, score in rows if rowid not in exclude]
+        if not rows:
+            return []
+        # Titles come from the plain docs table: reading a column back out of FTS5 costs more.
+        marks = ",".join("?" * len(rows))
+        titles = dict(self._db.execute(f"SELECT id, title FROM docs WHERE id IN ({marks})",
+                                       [r for r, _ in rows]))
         wanted = {stem(w) for w in words}
         ranked = []
-        for rowid, score, title in rows:
-            if rowid in exclude:
-                continue
+        for rowid, score in rows:
+            title = titles.get(rowid)
             # bm25's idf vanishes for a word on over half the pages, which in a small corpus is
             # often the very topic asked about; a title holding the query's words still wins.
             in_title = len(wanted & {stem(w) for w in tokens(title or "")}) / (len(wanted) or 1)
