@@ -6,8 +6,8 @@
 1. Batch harness efficiency: ``--runs`` questions on a corpus, a loopback chat-completions
    server (tests/chatserver.py, the same one the tests use, in its own process) answering every
    call after a fixed ``--delay`` (0.5 s, a short real completion, and 0.1 s), ``--concurrency``
-   runs at once in threads through the real openai client, sharing one client and one page
-   cache. Efficiency = ideal / wall, where ideal = (LLM calls × delay) / concurrency. Target ≥ 0.9.
+   runs at once through ``webqa.batch.run_batch`` (threads, one shared client and page cache)
+   and the real openai client. Efficiency = ideal / wall, where ideal = (LLM calls × delay) / concurrency. Target ≥ 0.9.
 2. Prompt tokens per step: the extractive policy's actions on every question of ``--questions``
    replayed through the LLM prompt (system prompt + rendered observation), counted as the
    scripted server counts usage: characters / 4. That is an estimate (no tokenizer can be
@@ -38,12 +38,11 @@ from chatserver import ChatServer  # noqa: E402
 
 from webqa import prompts  # noqa: E402
 from webqa.agent import Agent  # noqa: E402
+from webqa.batch import Item, run_batch  # noqa: E402
 from webqa.browser import Browser  # noqa: E402
 from webqa.corpus import open_corpus  # noqa: E402
-from webqa.llm import ChatClient  # noqa: E402
-from webqa.pages import PageCache, Pages  # noqa: E402
+from webqa.pages import Pages  # noqa: E402
 from webqa.policies.extractive import ExtractivePolicy, keywords  # noqa: E402
-from webqa.policies.llm import LLMPolicy  # noqa: E402
 
 
 def scripted_model(request: dict) -> str:
@@ -74,38 +73,28 @@ def _serve(delay: float, urls: multiprocessing.Queue, stop: multiprocessing.Even
 
 def bench_batch(corpus_path: str, questions: list[str], runs: int, concurrency: int,
                 delay: float) -> None:
-    """Runs in threads sharing one client and one page cache; the model server is its own
-    process, as a real one would be, so its work does not count against the harness."""
-    corpus = open_corpus(corpus_path)
-    cache = PageCache()
-    lock = threading.Lock()
-    calls = 0
-    statuses: dict[str, int] = {}
+    """``webqa.batch.run_batch`` (what ``webqa batch`` runs) on ``runs`` questions; the model
+    server is its own process, as a real one would be, so its work does not count against it."""
     urls: multiprocessing.Queue = multiprocessing.Queue()
     stop = multiprocessing.Event()
     server = multiprocessing.Process(target=_serve, args=(delay, urls, stop), daemon=True)
     server.start()
-    client = ChatClient("scripted", base_url=urls.get(timeout=30))
-
-    def one(i: int) -> None:
-        nonlocal calls
-        agent = Agent(LLMPolicy(client), Browser(Pages(corpus, corpus, cache=cache)),
-                      max_actions=20)
-        answer = agent.run(questions[i % len(questions)])
-        with lock:
-            calls += answer.usage.llm_calls
-            statuses[answer.status] = statuses.get(answer.status, 0) + 1
-
+    model = {"model": "scripted", "base_url": urls.get(timeout=30)}
+    items = [Item(questions[i % len(questions)], str(i)) for i in range(runs)]
     try:
-        one(0)  # warm up: imports, connection
-        calls, statuses = 0, {}
+        run_batch(items[:1], corpus=corpus_path, policy="llm", model_options=model,
+                  max_actions=20, traces=False)  # warm up: imports, index, connection
         started = time.perf_counter()
-        with ThreadPoolExecutor(concurrency) as pool:
-            list(pool.map(one, range(runs)))
+        answers = run_batch(items, corpus=corpus_path, policy="llm", concurrency=concurrency,
+                            model_options=model, max_actions=20, traces=False)
         wall = time.perf_counter() - started
     finally:
         stop.set()
         server.join(timeout=10)
+    calls = sum(a.usage.llm_calls for a in answers)
+    statuses: dict[str, int] = {}
+    for a in answers:
+        statuses[a.status] = statuses.get(a.status, 0) + 1
     ideal = calls * delay / concurrency
     print(f"batch: {runs} runs, {concurrency} concurrent, {calls} LLM calls at {delay * 1000:.0f} ms")
     print(f"  wall {wall:.2f} s, ideal {ideal:.2f} s, efficiency {ideal / wall:.3f} (target ≥ 0.9)")

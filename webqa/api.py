@@ -15,12 +15,12 @@ from typing import Any
 from .agent import Agent, StepInfo
 from .browser import Browser, Limits
 from .errors import ConfigError
-from .pages import Pages
+from .pages import PageCache, Pages
 from .policies import Policy
 from .records import Answer, PageSource, SearchEngine
 from .trace import TraceWriter
 
-__all__ = ["ask", "open_web", "make_policy"]
+__all__ = ["ask", "open_web", "make_policy", "policy_factory"]
 
 
 def open_web(corpus: str | Path | None = None, *, engine: str | None = None,
@@ -47,17 +47,20 @@ def open_web(corpus: str | Path | None = None, *, engine: str | None = None,
     return search, source
 
 
-def make_policy(policy: str = "auto", *, model: str | None = None, base_url: str | None = None,
-                api_key: str | None = None, temperature: float | None = None,
-                seed: int | None = None, timeout: float = 60.0,
-                warn: Callable[[str], None] | None = None) -> Policy:
-    """A policy by name: ``llm``, ``extractive``, or ``auto`` (an LLM when one is configured)."""
+def policy_factory(policy: str = "auto", *, model: str | None = None,
+                   base_url: str | None = None, api_key: str | None = None,
+                   temperature: float | None = None, seed: int | None = None,
+                   timeout: float = 60.0,
+                   warn: Callable[[str], None] | None = None) -> Callable[[], Policy]:
+    """A maker of fresh policies by name: ``llm``, ``extractive``, or ``auto`` (an LLM when one
+    is configured). The choice is made, and the LLM client built, once; runs share the client.
+    """
     from .policies.extractive import ExtractivePolicy
 
     if policy not in ("auto", "llm", "extractive"):
         raise ConfigError(f"unknown policy {policy!r}: use auto, llm or extractive")
     if policy == "extractive":
-        return ExtractivePolicy()
+        return ExtractivePolicy
     from .llm import ChatClient
     from .policies.llm import LLMPolicy
 
@@ -69,8 +72,13 @@ def make_policy(policy: str = "auto", *, model: str | None = None, base_url: str
                               "or OPENAI_BASE_URL")
         (warn or _stderr)("webqa: no LLM configured (WEBQA_MODEL / OPENAI_BASE_URL); "
                           "using the extractive policy, which quotes pages without an LLM")
-        return ExtractivePolicy()
-    return LLMPolicy(client)
+        return ExtractivePolicy
+    return lambda: LLMPolicy(client)
+
+
+def make_policy(policy: str = "auto", **options: Any) -> Policy:
+    """One policy by name (see :func:`policy_factory` for the names and options)."""
+    return policy_factory(policy, **options)()
 
 
 def ask(question: str, *, corpus: str | Path | None = None, policy: str | Policy = "auto",
@@ -78,13 +86,15 @@ def ask(question: str, *, corpus: str | Path | None = None, policy: str | Policy
         temperature: float | None = None, seed: int | None = None, max_actions: int = 100,
         limits: Limits | None = None, trace: str | Path | bool | None = None,
         engine: str | SearchEngine | None = None, source: PageSource | None = None,
-        on_step: Callable[[StepInfo], None] | None = None, **web_options: Any) -> Answer:
+        on_step: Callable[[StepInfo], None] | None = None, cache: PageCache | None = None,
+        **web_options: Any) -> Answer:
     """Answer ``question`` by browsing; every citation in the result is verbatim from a page.
 
     ``corpus`` is a folder, ``.zim`` or ``.warc`` path (omit it for the live web). ``policy`` is
     ``"auto"``, ``"llm"``, ``"extractive"`` or a Policy object. ``trace`` is a path, ``None``
     for the default location, or ``False`` for none. Pass ``engine`` and ``source`` objects to
-    browse your own search engine and page source.
+    browse your own search engine and page source; ``cache`` shares rendered pages between
+    runs over the same unchanging corpus (see :func:`webqa.batch.run_batch`).
     """
     if not question.strip():
         raise ConfigError("the question is empty")
@@ -99,7 +109,7 @@ def ask(question: str, *, corpus: str | Path | None = None, policy: str | Policy
               "engine": getattr(engine, "name", type(engine).__name__),
               "corpus": str(corpus) if corpus else None, "max_actions": max_actions,
               "limits": (limits or Limits()).__dict__}
-    browser = Browser(Pages(engine, source), limits or Limits())
+    browser = Browser(Pages(engine, source, cache=cache), limits or Limits())
     agent = Agent(chosen, browser, max_actions=max_actions, trace=writer, on_step=on_step,
                   config=config)
     return agent.run(question)

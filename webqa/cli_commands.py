@@ -14,7 +14,8 @@ from typing import Any
 
 from .records import Answer
 
-__all__ = ["run_ask", "run_browse", "run_index", "run_show", "run_replay", "run_export"]
+__all__ = ["run_ask", "run_batch", "run_browse", "run_index", "run_show", "run_replay",
+           "run_export"]
 
 
 def _console(stderr: bool = False) -> Any:
@@ -45,9 +46,8 @@ def run_ask(args: argparse.Namespace) -> int:
                   f"[dim]({step.actions_left} left)[/]")
 
     answer = ask(
-        args.question, corpus=args.corpus, policy=args.policy, model=args.model,
-        base_url=args.base_url, api_key=args.api_key, temperature=args.temperature,
-        seed=args.seed, max_actions=args.max_actions, limits=Limits(window=args.window),
+        args.question, corpus=args.corpus, policy=args.policy, **_model_options(args),
+        max_actions=args.max_actions, limits=Limits(window=args.window),
         trace=args.trace, engine=args.engine, on_step=None if args.quiet else progress,
         **_web_options(args),
     )
@@ -58,6 +58,58 @@ def run_ask(args: argparse.Namespace) -> int:
     if answer.status != "answered":
         print(f"webqa: {_reason(answer)}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _model_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {"model": args.model, "base_url": args.base_url, "api_key": args.api_key,
+            "temperature": args.temperature, "seed": args.seed}
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    """``webqa batch``: answer a file of questions concurrently, one JSON answer per line."""
+    import threading
+
+    from .batch import is_correct, read_questions, run_batch as batch
+    from .browser import Limits
+
+    items = read_questions(args.questions)
+    err = _console(stderr=True)
+    lock = threading.Lock()
+    done = {"n": 0, "answered": 0, "correct": 0, "graded": 0}
+
+    def report(item: Any, answer: Answer) -> None:
+        with lock:
+            done["n"] += 1
+            done["answered"] += answer.status == "answered"
+            mark = ""
+            if item.answers:
+                ok = is_correct(answer.text, item.answers)
+                done["graded"] += 1
+                done["correct"] += ok
+                mark = " [green]correct[/]" if ok else " [red]wrong[/]"
+            err.print(f"[dim]{done['n']:>4}/{len(items)}[/] {_escape(item.id)} "
+                      f"{answer.status}{mark}")
+
+    answers = batch(items, corpus=args.corpus, policy=args.policy, concurrency=args.concurrency,
+                    traces=args.traces, on_answer=report, model_options=_model_options(args),
+                    max_actions=args.max_actions, limits=Limits(window=args.window),
+                    engine=args.engine, **_web_options(args))
+    out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
+    try:
+        for item, answer in zip(items, answers):
+            row = {"id": item.id, **answer.to_dict()}
+            if item.answers:
+                row["correct"] = is_correct(answer.text, item.answers)
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    summary = f"answered {done['answered']}/{len(items)}"
+    if done["graded"]:
+        summary += (f"; correct {done['correct']}/{done['graded']} "
+                    f"({100 * done['correct'] / done['graded']:.1f}%)")
+    print(f"webqa: {summary}", file=sys.stderr)
     return 0
 
 
