@@ -48,6 +48,7 @@ def test_ask_prints_answer_and_references(tmp_path, capsys):
     assert "5 September 1977" in out
     assert "References" in out and "[1] " in out and "local://solar-system/" in out
     assert "Search" in err and "left)" in err  # progress on stderr
+    assert "\x1b[" not in out + err  # no colour codes when not on a terminal
 
 
 def test_missing_corpus_is_a_clear_error(capsys):

@@ -73,7 +73,7 @@ def test_page_without_main_uses_extractor_and_never_raw_html():
 def test_deeply_nested_html_does_not_crash():
     html = "<div>" * 50_000 + "deep text" + "</div>" * 50_000
     page = render_html(html, URL)
-    assert isinstance(page.lines, list)  # libxml2 may stop at its depth cap; no exception
+    assert page.lines == ["deep text"]  # past libxml2's depth cap, html.parser reads it
 
 
 def test_ten_megabyte_page_is_rendered_and_capped():

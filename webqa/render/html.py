@@ -51,6 +51,7 @@ _TRAFILATURA_TAGS = {
     "main": "div", "comments": "div", "body": "div",
 }
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+_HAS_TEXT = re.compile(r">\s*[^<\s]")
 _WS = re.compile(r"\s+")
 
 
@@ -77,10 +78,23 @@ def render_html(html: str, url: str, *, width: int = 100, max_lines: int = 20000
             main = body
     walker = _Walker(url)
     blocks = walker.walk(main)
+    if not blocks and _HAS_TEXT.search(html):
+        # libxml2 gave up on this document (it stops past 256 levels of nesting, for one):
+        # html.parser builds its tree without that limit, so its text is what the page holds.
+        blocks = _soup_blocks(html)
     lines, cut = wrap_blocks(blocks, width, max_lines)
     if cut:
         notes = (*notes, f"The page was cut at {max_lines} lines.")
     return Page(key=url, url=url, title=page_title, lines=lines, links=walker.links, notes=notes)
+
+
+def _soup_blocks(html: str) -> list[str]:
+    from bs4 import BeautifulSoup  # only for documents lxml could not read
+
+    soup = BeautifulSoup(html, "html.parser")
+    for junk in soup.find_all(["script", "style", "noscript", "template", "nav", "footer"]):
+        junk.decompose()
+    return [" ".join(line.split()) for line in soup.get_text("\n").splitlines() if line.strip()]
 
 
 def _title(root: etree._Element) -> str:
