@@ -124,6 +124,9 @@ def _kind_bonus(kind: str, unit: str, question: str) -> float:
     return 0.0
 
 
+#: Weight of the terms of a question's last sentence, when it has several.
+FOCUS = 3.0
+
 #: Lines shorter than this were not wrapped: their block ended there.
 SHORT_LINE = 60
 
@@ -137,6 +140,10 @@ class Scorer:
     def __init__(self, question: str) -> None:
         self.question = question
         self.q_terms = set(terms(question))
+        # In a question of several sentences the last one asks; the others set the scene
+        # ("... an album opens with a song written in 1951. Who first recorded that song?").
+        sentences = [x for x in _SENTENCE_END.split(question.strip()) if x.strip()]
+        self.focus = set(terms(sentences[-1])) if len(sentences) > 1 else set()
         self.kind = answer_kind(question)
         self.df: Counter[str] = Counter()
         self.n = 0
@@ -153,7 +160,8 @@ class Scorer:
         """The unit's score (see the module docstring); ``df``/``n`` default to all pages read."""
         df, n = (df, n) if df is not None and n is not None else (self.df, self.n)
         title_terms = set(terms(title))
-        weight = {t: math.log((n + 1) / (df.get(t, 0) + 0.5)) for t in self.q_terms}
+        weight = {t: math.log((n + 1) / (df.get(t, 0) + 0.5)) * (FOCUS if t in self.focus else 1.0)
+                  for t in self.q_terms}
         matched = sum(w for t, w in weight.items() if t in toks)
         if not matched:
             return 0.0
