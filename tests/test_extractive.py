@@ -75,3 +75,16 @@ def test_end_to_end_on_a_zim_built_here(tmp_path):
         assert c.url.startswith("zim://")
         plain = " ".join(PageText(render_document(corpus.fetch(c.url))).plain.split())
         assert c.quote in plain
+
+
+def test_last_sentence_of_a_question_is_its_focus():
+    from webqa.records import Page
+
+    page = Page("u", "https://e.org/cry", "Cry (song)", [
+        "Cry is a popular song written in 1951 by Churchill Kohlman for a concept album.",
+        "The song was first recorded by Ruth Casey on the Cadillac label.",
+    ])
+    question = ("A 1964 concept album opens with a song written in 1951 by Churchill Kohlman. "
+                "Who first recorded that song?")
+    ranked = Scorer(question).rank_page(page.title, page.lines)
+    assert ranked[0][1] == "The song was first recorded by Ruth Casey on the Cadillac label."
