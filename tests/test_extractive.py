@@ -81,7 +81,7 @@ def test_last_sentence_of_a_question_is_its_focus():
     from webqa.records import Page
 
     page = Page("u", "https://e.org/cry", "Cry (song)", [
-        "Cry is a popular song written in 1951 by Churchill Kohlman for a concept album.",
+        "A concept album from 1964 opens with Cry, a song written in 1951 by Churchill Kohlman.",
         "The song was first recorded by Ruth Casey on the Cadillac label.",
     ])
     question = ("A 1964 concept album opens with a song written in 1951 by Churchill Kohlman. "
