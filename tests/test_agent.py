@@ -156,3 +156,13 @@ def test_torn_trace_line_is_skipped(tmp_path):
     with path.open("a") as f:
         f.write('{"type": "step", "n": 2, "obs')
     assert [e["type"] for e in read_trace(path)] == ["run", "step"]
+
+
+def test_no_quotes_says_whether_nothing_was_found_or_nothing_could_be_opened(tmp_path):
+    agent, _ = make_agent(ScriptedPolicy(["Search zzqx", "End: Answer"]), tmp_path)
+    assert agent.run(Q).error.endswith("every search came back empty")
+
+    agent, _ = make_agent(ScriptedPolicy(["Search Pharos", "Open https://example.org/gone.html",
+                                          "End: Answer"]), tmp_path)
+    error = agent.run(Q).error
+    assert "1 page could not be opened" in error and "gone.html" in error

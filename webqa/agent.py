@@ -44,6 +44,8 @@ class Agent:
         self.policy, self.browser, self.max_actions = policy, browser, max_actions
         self.trace, self.on_step, self.config = trace, on_step, config or {}
         self._traced_pages: set[str] = set()
+        self._fetch_errors: list[str] = []
+        self._searches = self._empty_searches = 0
         browser.on_page = self._page_shown
 
     def run(self, question: str) -> Answer:
@@ -86,6 +88,10 @@ class Agent:
                 usage.invalid_actions += 1
             except FetchError as exc:
                 error = f"Could not open the page: {exc}"
+                self._fetch_errors.append(str(exc))
+            if cmd and cmd.kind == "search" and not error:
+                self._searches += 1
+                self._empty_searches += result == "0 results"
             past.append(self._summary(cmd, reply.text, error))
             self._event("step", n=usage.actions, observation=obs.text, action=reply.text,
                         command=str(cmd) if cmd else None, result=result, error=error,
@@ -108,8 +114,7 @@ class Agent:
                           refusal=reason)
         if not quotes:
             final: Status = "budget_exhausted" if status == "budget_exhausted" else "no_quotes"
-            return Answer(question, "", [], final, usage,
-                          error="browsing ended without any quote, so there is nothing to cite")
+            return Answer(question, "", [], final, usage, error=self._why_no_quotes())
         reply = self.policy.answer(question, quotes)
         if reply.llm_calls:
             usage.add_llm(reply.prompt_tokens, reply.completion_tokens)
@@ -119,6 +124,17 @@ class Agent:
         self._event("answer", text=text, raw=reply.text, citations=answer.citations,
                     removed_markers=removed, quotes=quotes)
         return answer
+
+    def _why_no_quotes(self) -> str:
+        """Tell "nothing found" from "found, but nothing could be opened"."""
+        why = "browsing ended without any quote, so there is nothing to cite"
+        if self._searches and self._empty_searches == self._searches:
+            return f"{why}: every search came back empty"
+        if self._fetch_errors:
+            n = len(self._fetch_errors)
+            return (f"{why}: {n} page{'s' if n > 1 else ''} could not be opened "
+                    f"(last: {self._fetch_errors[-1]})")
+        return why
 
     def _summary(self, cmd: Command | None, raw: str, error: str | None) -> str:
         """The past-actions line: WebGPT's abbreviations, failures marked."""

@@ -42,7 +42,8 @@ def run_ask(args: argparse.Namespace) -> int:
 
     def progress(step: Any) -> None:
         mark = "[red]✗[/]" if step.error else "[green]·[/]"
-        err.print(f"{mark} [dim]{step.n:>3}[/] {_escape(step.action)} "
+        why = f" [red]{_escape(_short(step.error))}[/]" if step.error else ""
+        err.print(f"{mark} [dim]{step.n:>3}[/] {_escape(step.action)}{why} "
                   f"[dim]({step.actions_left} left)[/]")
 
     answer = ask(
@@ -121,6 +122,11 @@ def _reason(answer: Answer) -> str:
     if answer.status == "budget_exhausted":
         return "no answer: the action limit was reached before any quote was collected"
     return f"no answer: {answer.error or answer.status}"
+
+
+def _short(text: str, limit: int = 140) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _escape(text: str) -> str:
