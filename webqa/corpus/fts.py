@@ -99,8 +99,10 @@ class FtsIndex:
                 raise error(f"search index {self.path}: {what} failed: {exc}") from exc
 
     def _begin(self) -> None:
+        # IMMEDIATE takes the write lock up front: two processes refreshing one index then
+        # wait their turn (busy timeout) instead of deadlocking on a read-to-write upgrade.
         if not self._db.in_transaction:
-            self._db.execute("BEGIN")
+            self._db.execute("BEGIN IMMEDIATE")
 
     # -- metadata -------------------------------------------------------------------------
     def _meta_get(self, key: str) -> str | None:
