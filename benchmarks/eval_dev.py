@@ -11,34 +11,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
-import unicodedata
 from pathlib import Path
 
+from webqa.agent import Agent
+from webqa.api import make_policy
+from webqa.batch import is_correct
+from webqa.browser import Browser
+from webqa.corpus import open_corpus
+from webqa.pages import Pages
+from webqa.render import render_document
+from webqa.textmatch import PageText
+
 ROOT = Path(__file__).resolve().parent.parent
-
-from webqa.agent import Agent  # noqa: E402
-from webqa.api import make_policy  # noqa: E402
-from webqa.browser import Browser  # noqa: E402
-from webqa.corpus import open_corpus  # noqa: E402
-from webqa.pages import Pages  # noqa: E402
-from webqa.render import render_document  # noqa: E402
-from webqa.textmatch import PageText  # noqa: E402
-
-
-def norm(text: str) -> str:
-    """Lower case, accents and punctuation dropped, whitespace collapsed."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
-
-
-def correct(answer: str, golds: list[str]) -> bool:
-    """Whether a gold answer appears in the answer (as whole words)."""
-    hay = f" {norm(answer)} "
-    return any(f" {norm(g)} " in hay for g in golds if norm(g))
 
 
 def main() -> None:
@@ -56,7 +42,7 @@ def main() -> None:
         policy = make_policy(args.policy)
         agent = Agent(policy, Browser(Pages(corpus, corpus)), max_actions=args.max_actions)
         answer = agent.run(row["question"])
-        ok = correct(answer.text, row["answers"])
+        ok = is_correct(answer.text, row["answers"])
         right += ok
         answered += answer.status == "answered"
         all_ok = True

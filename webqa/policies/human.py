@@ -8,6 +8,7 @@ programs can record demonstrations exactly as a person would.
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from . import Reply
@@ -63,7 +64,7 @@ def enable_line_editing(history_file: str) -> None:
     atexit.register(_save_history, readline, history_file)
 
 
-def _save_history(readline, path: str) -> None:  # type: ignore[no-untyped-def]
+def _save_history(readline: ModuleType, path: str) -> None:
     try:
         readline.write_history_file(path)
     except OSError:
