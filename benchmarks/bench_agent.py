@@ -41,7 +41,9 @@ from webqa.agent import Agent  # noqa: E402
 from webqa.batch import Item, run_batch  # noqa: E402
 from webqa.browser import Browser  # noqa: E402
 from webqa.corpus import open_corpus  # noqa: E402
+from webqa.observation import Observation  # noqa: E402
 from webqa.pages import Pages  # noqa: E402
+from webqa.policies import Reply  # noqa: E402
 from webqa.policies.extractive import ExtractivePolicy, keywords  # noqa: E402
 
 
@@ -107,7 +109,7 @@ def bench_tokens(corpus_path: str, questions: list[str]) -> None:
     counts: list[int] = []
 
     class Counting(ExtractivePolicy):
-        def act(self, obs):  # type: ignore[no-untyped-def]
+        def act(self, obs: Observation) -> Reply:
             counts.append((len(system) + len(obs.text)) // 4)
             return super().act(obs)
 
