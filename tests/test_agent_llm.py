@@ -90,3 +90,14 @@ def test_bad_replies_are_invalid_actions_not_crashes(tmp_path):
     assert "several commands" in shown[2]
     assert "There is no link 77" in shown[4]
     assert "not on this page" in shown[6]
+
+
+def test_reasoning_blocks_are_not_read_as_commands_or_answers(tmp_path):
+    script = ["<think>Maybe Search lighthouses\nor Clicked on link 2</think>\nSearch Pharos Alexandria",
+              "<think>\nThe first result.\n</think>Clicked on link 0",
+              "Quote: It was completed around 280 BC.", "End: Answer",
+              "<think>Quote [1] says 280 BC.</think>\nAround 280 BC [1]."]
+    with ChatServer(script) as server:
+        answer, _ = run(server, tmp_path)
+    assert answer.status == "answered" and answer.usage.invalid_actions == 0
+    assert answer.text == "Around 280 BC [1]."

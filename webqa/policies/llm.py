@@ -7,6 +7,7 @@ user message, the rendered observation. The answer phase uses ``prompts/answer_s
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from .. import prompts
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from ..observation import Observation
     from ..records import Quote
 
-__all__ = ["LLMPolicy"]
+__all__ = ["LLMPolicy", "strip_reasoning"]
 
 
 class LLMPolicy:
@@ -48,4 +49,14 @@ class LLMPolicy:
             # The server gave no counts: estimate, so usage totals are never silently zero.
             prompt = estimate_tokens(system) + estimate_tokens(user)
             completion = estimate_tokens(done.text)
-        return Reply(done.text, prompt, completion, llm_calls=1)
+        return Reply(strip_reasoning(done.text), prompt, completion, llm_calls=1)
+
+
+_THINK = re.compile(r"<(think|thinking|reasoning)>.*?(?:</\1>|$)", re.S | re.I)
+
+
+def strip_reasoning(text: str) -> str:
+    """The reply without the ``<think>…</think>`` block that reasoning models (DeepSeek-R1,
+    Qwen3 and others served by Ollama, vLLM or llama.cpp) put before their answer: its drafts
+    of commands must not be read as commands, nor shown as the answer."""
+    return _THINK.sub("", text).strip()
