@@ -45,13 +45,19 @@ def test_scroll_top_and_window(browser):
         run(browser, "Scrolled up 1")
 
 
-def test_find_next_occurrence_and_wrap(browser):
+def test_find_next_occurrence_with_context_and_wrap(browser):
     run(browser, "Open https://example.org/pharos.html")
-    run(browser, "Find in page: Pharos")
-    first = browser.view.top
-    assert "pharos" in browser.view.page.lines[first].lower()
-    run(browser, "Find in page: Pharos")
-    assert browser.view.top != first or len(browser.view.page.lines) == 1
+    lines = browser.view.page.lines
+    hits = [i for i, line in enumerate(lines) if "pharos" in line.lower()]
+    assert hits == [0, 1, 3]
+    found = []
+    for _ in range(4):
+        result = run(browser, "Find in page: PHAROS")
+        found.append((browser.view.cursor, browser.view.top))
+    assert found == [(0, 0), (1, 0), (3, 1), (0, 0)]  # two lines of context above a match
+    assert "wrapped" in result
+    run(browser, "Scrolled down 1")
+    assert browser.view.cursor is None  # a scroll starts the next find from the new top
     with pytest.raises(InvalidAction, match="not found"):
         run(browser, "Find in page: submarine")
 

@@ -18,7 +18,10 @@ from .textmatch import PageText
 from .urls import join
 from .pages import PageProvider
 
-__all__ = ["Browser", "View", "Limits"]
+__all__ = ["Browser", "View", "Limits", "FIND_CONTEXT"]
+
+#: Lines shown above a Find match.
+FIND_CONTEXT = 2
 
 
 @dataclass
@@ -41,6 +44,8 @@ class View:
 
     page: Page
     top: int = 0
+    cursor: int | None = None
+    """The line of the last Find match; the next Find starts after it. None after a scroll."""
 
 
 @dataclass
@@ -102,11 +107,13 @@ class Browser:
 
     def _find(self, text: str) -> str:
         view = self._require_view()
-        line = self._text(view.page).find(text, from_line=view.top + 1)
+        start = view.cursor + 1 if view.cursor is not None else view.top
+        line = self._text(view.page).find(text, from_line=start)
         if line is None:
             raise InvalidAction(f"{text!r} was not found on this page.")
-        wrapped = " (search wrapped to the top)" if line <= view.top else ""
-        view.top = line
+        wrapped = " (search wrapped to the top)" if line < start else ""
+        # A little context above the match: a sentence often starts on the line before.
+        view.cursor, view.top = line, max(line - FIND_CONTEXT, 0)
         return f"found on line {line}{wrapped}"
 
     def _quote(self, text: str) -> str:
@@ -139,18 +146,19 @@ class Browser:
         last = max(len(view.page.lines) - self.limits.window, 0)
         if view.top >= last:
             raise InvalidAction("Already at the end of the page.")
-        view.top = min(view.top + int(arg) * self.limits.window, last)
+        view.top, view.cursor = min(view.top + int(arg) * self.limits.window, last), None
         return f"at line {view.top}"
 
     def _scroll_up(self, arg: str) -> str:
         view = self._require_view()
         if view.top == 0:
             raise InvalidAction("Already at the top of the page.")
-        view.top = max(view.top - int(arg) * self.limits.window, 0)
+        view.top, view.cursor = max(view.top - int(arg) * self.limits.window, 0), None
         return f"at line {view.top}"
 
     def _top(self, _: str) -> str:
-        self._require_view().top = 0
+        view = self._require_view()
+        view.top, view.cursor = 0, None
         return "at line 0"
 
     def _back(self, _: str) -> str:
