@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 __all__ = ["STOPWORDS", "words", "query_terms", "stem", "title_phrases"]
 
@@ -44,6 +45,7 @@ def query_terms(text: str, limit: int = 12) -> list[str]:
 _SUFFIXES = (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", ""))
 
 
+@lru_cache(maxsize=1 << 16)  # a page repeats its words: stemming each once is most of the win
 def stem(word: str) -> str:
     """A crude English stem (plural and -ing/-ed endings) for matching words against text."""
     for suffix, repl in _SUFFIXES:
