@@ -166,3 +166,20 @@ def test_no_quotes_says_whether_nothing_was_found_or_nothing_could_be_opened(tmp
                                           "End: Answer"]), tmp_path)
     error = agent.run(Q).error
     assert "1 page could not be opened" in error and "gone.html" in error
+
+
+def test_a_failing_search_engine_is_named_as_such(tmp_path):
+    from webqa.errors import SearchError
+
+    class Down(MemoryCorpus):
+        def search(self, query, limit=10):
+            raise SearchError("SearXNG at http://x answered HTTP 503")
+
+    corpus = Down(SITE)
+    seen = []
+    policy = ScriptedPolicy(["Search Pharos", "End: Answer"])
+    original = policy.act
+    policy.act = lambda obs: (seen.append(obs.text), original(obs))[1]
+    answer = Agent(policy, Browser(Pages(corpus, corpus))).run(Q)
+    assert "The search failed: SearXNG at http://x answered HTTP 503" in seen[1]
+    assert answer.status == "no_quotes" and "the search failed (SearXNG" in answer.error

@@ -16,7 +16,7 @@ from . import __version__
 from .answer import check_markers, citations_for
 from .browser import Browser
 from .commands import Command, parse
-from .errors import ActionError, FetchError, FormatError, ModelError
+from .errors import ActionError, FetchError, FormatError, ModelError, SearchError
 from .observation import observe
 from .policies import Policy
 from .records import Answer, Page, Status, Usage
@@ -45,12 +45,15 @@ class Agent:
         self.trace, self.on_step, self.config = trace, on_step, config or {}
         self._traced_pages: set[str] = set()
         self._fetch_errors: list[str] = []
+        self._search_errors: list[str] = []
         self._searches = self._empty_searches = 0
         browser.on_page = self._page_shown
 
     def run(self, question: str) -> Answer:
         """Browse until the policy ends, a limit is hit or the LLM fails; then answer."""
         usage, started = Usage(), time.monotonic()
+        self._fetch_errors, self._search_errors = [], []
+        self._searches = self._empty_searches = 0
         self._event("run", format="webqa-trace/1", question=question, config=self.config,
                     versions={"webqa": __version__}, started=time.time())
         answer = Answer(question, "", [], "error", usage, error="interrupted")
@@ -86,6 +89,9 @@ class Agent:
             except ActionError as exc:
                 error, show_forms = str(exc), isinstance(exc, FormatError)
                 usage.invalid_actions += 1
+            except SearchError as exc:
+                error = f"The search failed: {exc}"
+                self._search_errors.append(str(exc))
             except FetchError as exc:
                 error = f"Could not open the page: {exc}"
                 self._fetch_errors.append(str(exc))
@@ -128,6 +134,8 @@ class Agent:
     def _why_no_quotes(self) -> str:
         """Tell "nothing found" from "found, but nothing could be opened"."""
         why = "browsing ended without any quote, so there is nothing to cite"
+        if self._search_errors and not self._searches:
+            return f"{why}: the search failed ({self._search_errors[-1]})"
         if self._searches and self._empty_searches == self._searches:
             return f"{why}: every search came back empty"
         if self._fetch_errors:
