@@ -175,8 +175,19 @@ def test_planner_stages_and_budget(folder):
     terms = planner.analyze("Which radio station recorded the concert? recording")
     assert [t.word for t in terms][:1] and all(t.df >= 1 for t in terms)
     assert len({t.term for t in terms}) == len(terms)  # "recorded"/"recording": one stem
-    stages = planner.plan(terms)
+    stages = planner.plan(terms, corpus_size=100_000)  # large: AND first, then OR
     assert stages[0].ranked and " AND " in stages[0].expr and " OR " in stages[1].expr
+    small = planner.plan(terms)  # a small folder: one exact bm25 ranking over every match
+    assert len(small) == 1 and small[0].ranked and " OR " in small[0].expr
+
+
+def test_small_corpus_page_missing_a_weak_word_still_ranks(tmp_path):
+    files = {f"p{i}.html": f"<title>Page {i}</title><p>How far the probe went from the Sun.</p>"
+             for i in range(12)}
+    files["neptune.html"] = ("<title>Neptune</title><p>Neptune orbits the Sun at an average "
+                             "distance of 4.5 billion km.</p>")
+    corpus = open_corpus(make_folder(tmp_path / "site", files), cache_dir=tmp_path / "idx")
+    assert urls(corpus.search("How far is Neptune from the Sun?", 3))[0].endswith("neptune.html")
 
 
 BAD_FILES = {

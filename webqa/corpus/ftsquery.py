@@ -18,8 +18,9 @@ has the term). So the planner bounds both:
 5. each stage scores at most ``SCORE_CAP`` matching rows: past that many it ranks the first
    ``SCORE_CAP`` matches rather than all of them.
 
-Every query on a corpus of up to ``SCORE_CAP`` pages thus gets exact bm25 over all its words
-(stopwords aside).
+A corpus of up to ``SCORE_CAP`` pages skips stage 1: one OR stage ranks every page holding any
+query word, so it gets exact bm25 over all its words (stopwords aside), and a page missing one
+weak word of the question is not hidden behind pages that have them all.
 When every word is that common (a query of stopwords, "the who", on a large corpus) nothing
 can be ranked cheaply: the pages with all the words are listed unranked, with the start of
 the body as snippet.
@@ -147,6 +148,10 @@ class Planner:
         if terms[0].df > COMMON_DF:  # rarest first: every term is that common
             return [Stage(" AND ".join(quote(t.word) for t in terms), ranked=False)]
         terms = [t for t in terms if t.df <= COMMON_DF]
+        if corpus_size <= SCORE_CAP:
+            # Small enough to rank every page that has any of the words: a page missing one
+            # weak word ("how *far* is Neptune...") can still be the best, which AND would hide.
+            return [Stage(" OR ".join(quote(t.word) for t in terms))]
         stages = [Stage(" AND ".join(quote(t.word) for t in terms))]
         if len(terms) > 1:
             chosen: list[Term] = []

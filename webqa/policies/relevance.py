@@ -33,6 +33,18 @@ _MONTH = re.compile(r"\b(?:January|February|March|April|May|June|July|August|Sep
 _NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|"
                      r"eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|million)\b", re.I)
 _MONEY = re.compile(r"[$£€]\s?\d|\b\d[\d,.]*\s*(dollars|cents|pounds)\b", re.I)
+_UNIT = r"\d[\d,.]*\s*(?:[-–]\s*)?"
+_MEASURES = [
+    (re.compile(r"\bhow (long|old)\b|\bwhat age\b", re.I),
+     re.compile(_UNIT + r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|sols?|km|"
+                r"kilomet|metres?|meters?|miles?|feet|foot|inch)", re.I)),
+    (re.compile(r"\bhow (far|tall|high|deep|big|large|wide)\b", re.I),
+     re.compile(_UNIT + r"(?:km|kilomet|metres?|meters?|m\b|miles?|feet|foot|ft\b|inch|au\b|"
+                r"light|percent|%)", re.I)),
+    (re.compile(r"\bhow much\b", re.I),
+     re.compile(r"[$£€]\s?\d|" + _UNIT + r"(?:dollars|cents|pounds|percent|%|kg|tonnes?|tons?)",
+                re.I)),
+]
 _CAPITALISED = re.compile(r"\b[A-Z][\w&'’.-]+")
 _PERSON_NOUNS = (
     "singer|vocalist|actress|actor|photographer|producer|musician|guitarist|pianist|songwriter|"
@@ -102,6 +114,19 @@ def units(lines: list[str]) -> list[str]:
     return [u for u in out if len(u) >= 15 and len(u.split()) >= 4]
 
 
+# What a page calls the quantity a "how ..." question asks about ("how far" → distance).
+_MEASURE_WORDS = {
+    "far": "distance", "tall": "height", "high": "height", "deep": "depth", "old": "age",
+    "long": "length", "big": "size", "large": "size", "wide": "width", "heavy": "mass",
+    "hot": "temperature", "cold": "temperature", "fast": "speed", "many": "number",
+}
+_HOW = re.compile(r"\bhow (" + "|".join(_MEASURE_WORDS) + r")\b", re.I)
+
+
+def _measure_terms(question: str) -> set[str]:
+    return {stem(_MEASURE_WORDS[m.group(1).lower()]) for m in _HOW.finditer(question)}
+
+
 def answer_kind(question: str) -> str:
     """What the question asks for: date, number, person, entity or other."""
     q = question.lower()
@@ -118,7 +143,11 @@ def _kind_bonus(kind: str, unit: str, question: str) -> float:
     if kind == "date":
         return 0.2 if (_YEAR.search(unit) or _MONTH.search(unit)) else 0.0
     if kind == "number":
-        return 0.2 if (_NUMBER.search(unit) or _MONEY.search(unit)) else 0.0
+        if not (_NUMBER.search(unit) or _MONEY.search(unit)):
+            return 0.0
+        # "How long/far/old/much..." asks for a quantity in units: a number with one fits best.
+        measure = next((m for asked, m in _MEASURES if asked.search(question)), None)
+        return 0.2 if measure is None or measure.search(unit) else 0.1
     if kind in ("person", "entity"):
         return 0.2 if _novel_names(unit, question) else 0.0
     return 0.0
@@ -139,7 +168,7 @@ class Scorer:
 
     def __init__(self, question: str) -> None:
         self.question = question
-        self.q_terms = set(terms(question))
+        self.q_terms = set(terms(question)) | _measure_terms(question)
         # In a question of several sentences the last one asks; the others set the scene
         # ("... an album opens with a song written in 1951. Who first recorded that song?").
         sentences = [x for x in _SENTENCE_END.split(question.strip()) if x.strip()]
