@@ -110,18 +110,38 @@ def test_hanging_server_times_out():
     assert elapsed < 5
 
 
-def test_connection_refused():
+def free_port() -> int:
+    """A loopback port nothing listens on."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    sock.close()  # nothing listens there now
+    sock.close()
+    return port
+
+
+def test_connection_refused():
+    port = free_port()
     waits = Waits()
     c = ChatClient("m", base_url=f"http://127.0.0.1:{port}/v1", max_retries=2, sleep=waits)
     with pytest.raises(ModelError) as err:
         c.complete(MESSAGES)
     msg = str(err.value)
     assert msg.startswith(f"could not connect to the LLM at http://127.0.0.1:{port}/v1: ")
-    assert msg.endswith("connection refused — is the server running? (3 tries)")
+    # Refused before it ever answered: nothing is running there, so one more try, not three.
+    assert msg.endswith("connection refused — is the server running? (2 tries)")
+    assert len(waits) == 1
+
+
+def test_refusal_after_the_server_answered_gets_the_full_retries():
+    waits = Waits()
+    with ChatServer(["Search a"]) as server:
+        c = ChatClient("m", base_url=server.url, max_retries=2, sleep=waits)
+        assert c.complete(MESSAGES).text == "Search a"
+    port = free_port()
+    # The same client, its server gone (a restart, say): point it at a closed port.
+    c._client = c._client.with_options(base_url=f"http://127.0.0.1:{port}/v1")
+    with pytest.raises(ModelError, match=r"connection refused .*\(3 tries\)"):
+        c.complete(MESSAGES)
     assert len(waits) == 2
 
 

@@ -85,6 +85,7 @@ class ChatClient:
                 )
             api_key = _PLACEHOLDER_KEY
         self.timeout, self.max_retries, self.max_wait, self._sleep = timeout, max_retries, max_wait, sleep
+        self._reached = False  # has the server ever answered this client?
         # max_retries=0: openai's own retries would hide waits and double ours.
         self._client = openai.OpenAI(
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0, http_client=http_client
@@ -123,14 +124,23 @@ class ChatClient:
 
     def complete(self, messages: list[dict[str, Any]]) -> Completion:
         """Send ``messages`` and return the reply; raises :class:`ModelError` after retries."""
+        tries = 0
+
+        def worth_retrying(exc: BaseException) -> bool:
+            # A server that refuses the very first connection is not running: say so after one
+            # more try instead of backing off for half a minute. Once it has answered, a refusal
+            # is a restart, and the full retries apply.
+            if not self._reached and _refused(exc):
+                return tries < 2
+            return _retryable(exc)
+
         retrying = Retrying(
             stop=stop_after_attempt(self.max_retries + 1),
             wait=self._wait,
-            retry=retry_if_exception(_retryable),
+            retry=retry_if_exception(worth_retrying),
             sleep=self._sleep,
             reraise=True,
         )
-        tries = 0
         try:
             for attempt in retrying:
                 with attempt:
@@ -143,6 +153,7 @@ class ChatClient:
                     )
         except openai.OpenAIError as exc:
             raise ModelError(self._message(exc, tries)) from exc
+        self._reached = True
         # A wrong base URL can answer 200 with a web page instead of a completion.
         choices = resp.get("choices") if isinstance(resp, dict) else None
         if not choices or not isinstance(choices[0], dict):
@@ -230,6 +241,13 @@ def _describe(exc: BaseException) -> str:
             return str(msg)[:300]
     root = _chain(exc)[-1]
     return (str(root) or type(root).__name__)[:300]
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether the connection was refused (nothing listens at the address)."""
+    return isinstance(exc, openai.APIConnectionError) and not isinstance(
+        exc, openai.APITimeoutError) and any(isinstance(e, ConnectionRefusedError)
+                                              for e in _chain(exc))
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
