@@ -15,10 +15,10 @@ from pathlib import Path
 
 from webqa.records import Document
 
-__all__ = ["PageCache"]
+__all__ = ["DocumentCache"]
 
 
-class PageCache:
+class DocumentCache:
     """An LRU of documents bounded by count and by total text size, plus an optional folder.
 
     Disk entries are JSON files named by the URL's SHA-256 and expire after ``ttl`` seconds.

@@ -25,7 +25,7 @@ from webqa.errors import BlockedError, FetchError, FetchTimeout, HTTPStatusError
 from webqa.records import Document
 from webqa.urls import strip_fragment
 from webqa.web.body import decoder_chain, read_capped
-from webqa.web.cache import PageCache
+from webqa.web.cache import DocumentCache
 from webqa.web.content import cut_note, kind_of, parse_content_type, to_document
 from webqa.web.guard import DEFAULT_BLOCK, DomainBlock, Resolver, check_scheme, guarded_transport, system_resolver
 from webqa.web.retry import RETRY_STATUSES, RetryPolicy, Transient, parse_retry_after
@@ -105,7 +105,7 @@ class HttpSource:
         self._client = client or make_client(config, resolver=resolver, network_backend=network_backend)
         self._block = DomainBlock(config.blocked_domains)
         self._retry = RetryPolicy(config.retries + 1, config.backoff, config.max_retry_wait, sleep)
-        self._cache = PageCache(max_entries=config.cache_size, directory=cache_dir)
+        self._cache = DocumentCache(max_entries=config.cache_size, directory=cache_dir)
         self._clock = clock
 
     def fetch(self, url: str) -> Document:
