@@ -33,7 +33,8 @@ __all__ = [
     "guarded_transport",
 ]
 
-#: Domains refused by default (with their subdomains): they mostly answer bots with walls.
+#: Domains refused by default (with their subdomains), as in WebGPT: their pages answer the
+#: question ready-made, so citing them is copying an answer rather than finding evidence.
 DEFAULT_BLOCK: tuple[str, ...] = ("reddit.com", "quora.com")
 
 #: ``resolver(host, port)`` returns the host's addresses as strings, best first.
