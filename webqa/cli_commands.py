@@ -181,7 +181,10 @@ def run_browse(args: argparse.Namespace) -> int:
     answer = agent.run(question)
     print()
     print_answer(answer)
-    return 0 if answer.status == "answered" else 1
+    if answer.status != "answered":
+        print(f"webqa: {_reason(answer)}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def run_index(args: argparse.Namespace) -> int:
