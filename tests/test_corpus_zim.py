@@ -174,3 +174,11 @@ def test_corrupt_archives_are_config_errors(zim_path, tmp_path):
 def test_file_name_picks_the_kind(zim_path, tmp_path):
     shutil.copy(zim_path, tmp_path / "copy.ZIM")
     assert open_corpus(tmp_path / "copy.ZIM").kind == "zim"
+
+
+def test_a_closed_archive_says_so(zim_path):
+    corpus = open_corpus(zim_path)
+    corpus.close()
+    corpus.close()  # idempotent
+    with pytest.raises(FetchError, match="closed"):
+        corpus.search("Ray Charles")

@@ -59,6 +59,7 @@ class ZimCorpus:
         self.label = self._make_label()
         self.name = f"zim:{self.label}"
         self._search = ZimSearch(self.archive, self._canonical_article)
+        self._closed = False
 
     def _make_label(self) -> str:
         try:
@@ -114,6 +115,7 @@ class ZimCorpus:
     # -- SearchEngine / PageSource -------------------------------------------------------------
     def fetch(self, url: str) -> Document:
         """The article at ``url`` with its canonical URL (redirects resolved, no fragment)."""
+        self._check_open()
         entry = self._entry_for(url)
         try:
             item = entry.get_item()
@@ -131,6 +133,7 @@ class ZimCorpus:
 
     def search(self, query: str, limit: int = 10) -> list[SearchResult]:
         """Articles for free text ``query``, best first (see :mod:`webqa.corpus.zimsearch`)."""
+        self._check_open()
         try:
             hits = self._search.search(query, limit)
         except RuntimeError as exc:
@@ -140,5 +143,10 @@ class ZimCorpus:
 
     def close(self) -> None:
         """Drop the archive handle (libzim closes the file when it is collected)."""
-        self._search = None  # type: ignore[assignment]
-        self.archive = None  # type: ignore[assignment]
+        if not self._closed:
+            self._closed = True
+            del self._search, self.archive
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise FetchError(f"{self.name}: the archive was closed")
