@@ -12,7 +12,7 @@ from warcio.warcwriter import WARCWriter
 
 from webqa.corpus import Corpus, WarcCorpus, build_index, open_corpus
 from webqa.errors import ConfigError, FetchError
-from webqa.records import PageSource, SearchEngine
+from webqa.protocols import DocumentSource, SearchEngine
 from webqa.urls import join
 
 
@@ -29,7 +29,7 @@ def urls(results) -> list[str]:
 def test_indexes_html_and_text_responses_only(warc_path):
     corpus = open_corpus(warc_path)
     assert isinstance(corpus, WarcCorpus)
-    assert isinstance(corpus, SearchEngine) and isinstance(corpus, PageSource)
+    assert isinstance(corpus, SearchEngine) and isinstance(corpus, DocumentSource)
     assert isinstance(corpus, Corpus) and corpus.kind == "warc"
     assert corpus.name == "warc:crawl"
     assert corpus.index.count() == 5  # home, herndon, latin, notes.txt, twice

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_public_names_resolve():
     expected = {"ask", "Answer", "Citation", "Browser", "Agent", "Pages", "ExtractivePolicy",
                 "LLMPolicy", "HumanPolicy", "ReplayPolicy", "ScriptedPolicy", "ChatClient",
-                "SearchEngine", "PageSource", "Document", "Page", "Quote", "TraceWriter",
+                "SearchEngine", "DocumentSource", "Document", "Page", "Quote", "TraceWriter",
                 "read_trace", "open_corpus", "WebQAError", "ModelError", "FetchError"}
     assert expected <= set(webqa.__all__)
     for name in webqa.__all__:

@@ -17,7 +17,8 @@ from .browser import Browser, Limits
 from .errors import ConfigError
 from .pages import PageCache, Pages
 from .policies import Policy
-from .records import Answer, PageSource, SearchEngine
+from .protocols import DocumentSource, SearchEngine
+from .records import Answer
 from .trace import TraceWriter
 
 __all__ = ["ask", "open_web", "make_policy", "policy_factory"]
@@ -26,7 +27,7 @@ __all__ = ["ask", "open_web", "make_policy", "policy_factory"]
 def open_web(corpus: str | Path | None = None, *, engine: str | None = None,
              allow_private: bool = False, block: list[str] | None = None,
              searxng_url: str | None = None, check_network: bool = True,
-             ) -> tuple[SearchEngine, PageSource]:
+             ) -> tuple[SearchEngine, DocumentSource]:
     """The search engine and page source: an offline corpus at ``corpus``, else the live web."""
     if corpus is not None:
         from .corpus import open_corpus
@@ -85,7 +86,7 @@ def ask(question: str, *, corpus: str | Path | None = None, policy: str | Policy
         model: str | None = None, base_url: str | None = None, api_key: str | None = None,
         temperature: float | None = None, seed: int | None = None, max_actions: int = 100,
         limits: Limits | None = None, trace: str | Path | bool | None = None,
-        engine: str | SearchEngine | None = None, source: PageSource | None = None,
+        engine: str | SearchEngine | None = None, source: DocumentSource | None = None,
         on_step: Callable[[StepInfo], None] | None = None, cache: PageCache | None = None,
         **web_options: Any) -> Answer:
     """Answer ``question`` by browsing; every citation in the result is verbatim from a page.

@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from .errors import FetchError
-from .records import Document, Page, PageSource, SearchEngine, SearchResult
+from .protocols import DocumentSource, SearchEngine
+from .records import Document, Page, SearchResult
 from .render import render_document
 from .render.layout import clean_text, marker, wrap_blocks
 from .urls import domain, strip_fragment
@@ -73,7 +74,7 @@ class PageCache:
 class Pages:
     """Search engine + page source + renderer, with a page cache (per run unless shared)."""
 
-    def __init__(self, engine: SearchEngine, source: PageSource, *, results: int = 10,
+    def __init__(self, engine: SearchEngine, source: DocumentSource, *, results: int = 10,
                  width: int = 100, render: Callable[..., Page] = render_document,
                  cache: PageCache | None = None) -> None:
         self.engine = engine

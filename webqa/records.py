@@ -1,12 +1,14 @@
 """Plain data passed between webqa's parts: documents, pages, links, quotes, answers.
 
 Everything here is a dataclass with no I/O, so it can be built in tests and written to traces.
+The seams that produce and consume them (engine, document source, policy, chat model) are in
+:mod:`webqa.protocols`.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal
 
 __all__ = [
     "Document",
@@ -18,8 +20,6 @@ __all__ = [
     "Usage",
     "Answer",
     "Status",
-    "SearchEngine",
-    "PageSource",
 ]
 
 Status = Literal["answered", "refused", "no_quotes", "budget_exhausted", "error"]
@@ -168,23 +168,3 @@ class Answer:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form (what ``webqa ask --json`` prints)."""
         return asdict(self)
-
-
-@runtime_checkable
-class SearchEngine(Protocol):
-    """Finds pages for a query. Raises :class:`webqa.errors.SearchError` on failure."""
-
-    name: str
-
-    def search(self, query: str, limit: int = 10) -> list[SearchResult]:
-        """Return at most ``limit`` results, best first (an empty list means no results)."""
-        ...
-
-
-@runtime_checkable
-class PageSource(Protocol):
-    """Delivers documents by URL. Raises :class:`webqa.errors.FetchError` with the reason."""
-
-    def fetch(self, url: str) -> Document:
-        """Return the document at ``url``."""
-        ...

@@ -1,7 +1,7 @@
 """Offline corpora: a folder of pages, a Kiwix ZIM archive or a WARC web archive.
 
-Each corpus is one object that is both a :class:`~webqa.records.SearchEngine` and a
-:class:`~webqa.records.PageSource` (see :class:`Corpus`). :func:`open_corpus` picks the kind
+Each corpus is one object that is both a :class:`~webqa.protocols.SearchEngine` and a
+:class:`~webqa.protocols.DocumentSource` (see :class:`Corpus`). :func:`open_corpus` picks the kind
 from the path; :func:`build_index` builds or refreshes a corpus' search index ahead of time
 (what ``webqa index PATH`` runs).
 """

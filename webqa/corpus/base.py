@@ -25,7 +25,7 @@ MAX_FETCH_BYTES = 32 * 1024 * 1024
 
 @runtime_checkable
 class Corpus(Protocol):
-    """An offline corpus: one object that is both a ``SearchEngine`` and a ``PageSource``.
+    """An offline corpus: one object that is both a ``SearchEngine`` and a ``DocumentSource``.
 
     ``name`` is ``"<kind>:<label>"`` (for example ``"zim:wikipedia_en_ray_charles"``);
     ``label`` is the host part of the corpus' URLs (``zim://<label>/...``).

@@ -143,7 +143,7 @@ class FolderCorpus:
         stats.seconds = time.monotonic() - start
         return stats
 
-    # -- SearchEngine / PageSource -------------------------------------------------------------
+    # -- SearchEngine / DocumentSource -------------------------------------------------------------
     def search(self, query: str, limit: int = 10) -> list[SearchResult]:
         """bm25-ranked pages for ``query`` (see :mod:`webqa.corpus.ftsquery`)."""
         return self.index.search(query, limit, engine=self.name)

@@ -153,7 +153,7 @@ class WarcCorpus:
         if seen == 0:
             raise ConfigError(f"not a readable WARC file: {self.path}: no WARC records found")
 
-    # -- SearchEngine / PageSource -------------------------------------------------------------
+    # -- SearchEngine / DocumentSource -------------------------------------------------------------
     def search(self, query: str, limit: int = 10) -> list[SearchResult]:
         """bm25-ranked archived pages for ``query``."""
         return self.index.search(query, limit, engine=self.name)

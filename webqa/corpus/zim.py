@@ -112,7 +112,7 @@ class ZimCorpus:
         raise FetchError(f"not in this corpus: {url} (no such entry in {self.path.name})",
                          url=url)
 
-    # -- SearchEngine / PageSource -------------------------------------------------------------
+    # -- SearchEngine / DocumentSource -------------------------------------------------------------
     def fetch(self, url: str) -> Document:
         """The article at ``url`` with its canonical URL (redirects resolved, no fragment)."""
         self._check_open()

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from webqa.errors import ConfigError
-from webqa.records import SearchEngine
+from webqa.protocols import SearchEngine
 from webqa.web.engines import ENGINES, make_engine
 from webqa.web.fetch import FetchConfig, HttpSource
 from webqa.web.guard import DEFAULT_BLOCK, DomainBlock

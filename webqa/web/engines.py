@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from webqa.errors import ConfigError, SearchError
-from webqa.records import SearchEngine, SearchResult
+from webqa.protocols import SearchEngine
+from webqa.records import SearchResult
 from webqa.web.fetch import USER_AGENT
 from webqa.web.guard import DEFAULT_BLOCK, DomainBlock
 from webqa.web.retry import RETRY_STATUSES, RetryPolicy, Transient, parse_retry_after

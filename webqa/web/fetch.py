@@ -1,4 +1,4 @@
-"""The live web as a :class:`~webqa.records.PageSource`: one httpx client, guarded and capped.
+"""The live web as a :class:`~webqa.protocols.DocumentSource`: one httpx client, guarded and capped.
 
 Every failure leaves this module as a :class:`~webqa.errors.FetchError` subclass whose message
 says what happened in plain words ("HTTP 404 Not Found for https://…"); httpx, zlib and
@@ -82,7 +82,7 @@ def make_client(
 
 
 class HttpSource:
-    """Fetches http(s) URLs into :class:`Document` objects (a ``PageSource``).
+    """Fetches http(s) URLs into :class:`Document` objects (a ``DocumentSource``).
 
     ``client`` is the one httpx client used; without one, :func:`make_client` builds a guarded
     one (an injected client keeps its own transport, so the address guard is then its
