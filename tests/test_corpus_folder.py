@@ -12,7 +12,7 @@ from corpus_fixtures import make_folder
 from webqa.corpus import Corpus, FolderCorpus, build_index, open_corpus
 from webqa.corpus.ftsquery import Planner, quote
 from webqa.errors import ConfigError, FetchError
-from webqa.records import PageSource, SearchEngine
+from webqa.protocols import DocumentSource, SearchEngine
 from webqa.urls import join
 
 PAGES = {
@@ -43,7 +43,7 @@ def urls(results) -> list[str]:
 def test_is_search_engine_and_page_source(folder):
     corpus = open_corpus(folder)
     assert isinstance(corpus, FolderCorpus)
-    assert isinstance(corpus, SearchEngine) and isinstance(corpus, PageSource)
+    assert isinstance(corpus, SearchEngine) and isinstance(corpus, DocumentSource)
     assert isinstance(corpus, Corpus) and corpus.kind == "folder"
     assert corpus.name == "folder:site"
 

@@ -14,7 +14,7 @@ from libzim.search import Query, Searcher
 
 from webqa.corpus import Corpus, ZimCorpus, build_index, open_corpus
 from webqa.errors import ConfigError, FetchError
-from webqa.records import PageSource, SearchEngine
+from webqa.protocols import DocumentSource, SearchEngine
 from webqa.urls import join
 
 BASE = f"zim://{ZIM_NAME}"
@@ -44,7 +44,7 @@ def urls(results) -> list[str]:
 
 def test_opens_with_name_from_metadata(corpus):
     assert isinstance(corpus, ZimCorpus)
-    assert isinstance(corpus, SearchEngine) and isinstance(corpus, PageSource)
+    assert isinstance(corpus, SearchEngine) and isinstance(corpus, DocumentSource)
     assert isinstance(corpus, Corpus) and corpus.kind == "zim"
     assert corpus.name == f"zim:{ZIM_NAME}" and corpus.label == ZIM_NAME
 
