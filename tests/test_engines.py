@@ -10,7 +10,7 @@ import pytest
 from ddgs.exceptions import DDGSException, RatelimitException, TimeoutException
 
 from webqa.errors import ConfigError, SearchError
-from webqa.records import SearchEngine
+from webqa.protocols import SearchEngine
 from webqa.web import check_network, open_live_web
 from webqa.web.engines import Brave, DuckDuckGo, SearXNG, make_engine
 from webqa.web.fetch import HttpSource
