@@ -6,66 +6,22 @@ a file of 50,000 nested tags or a stray ``<`` cannot blow the stack or go quadra
 
 from __future__ import annotations
 
-import codecs
 import html as htmllib
 import re
+
+from webqa import charset
 
 __all__ = ["decode", "html_to_text", "html_title", "markdown_title", "markdown_to_text",
            "clean_text"]
 
-_META_CHARSET = re.compile(
-    rb"""<meta[^>]{0,500}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{1,40})""", re.I)
-# Browsers read these labels as windows-1252 (WHATWG Encoding), which is a superset.
-_LATIN1_ALIASES = {"iso-8859-1", "iso8859-1", "latin-1", "latin1", "ascii", "us-ascii", "l1"}
-_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-         (codecs.BOM_UTF16_BE, "utf-16"))
-
-
-def _codec(label: str | None) -> str | None:
-    if not label:
-        return None
-    label = label.strip().strip("\"'").lower()
-    if label in _LATIN1_ALIASES:
-        label = "cp1252"
-    try:
-        return codecs.lookup(label).name
-    except LookupError:
-        return None
-
 
 def decode(data: bytes, declared: str | None = None, *, sniff_html: bool = True) -> str:
-    """Decode bytes to text, never failing.
+    """Decode bytes to text, never failing, by the one set of rules in :mod:`webqa.charset`.
 
     Order: byte-order mark, the ``declared`` charset (an HTTP header), a ``<meta charset>`` in
     the first 4 KB, UTF-8, then a guess by charset-normalizer; bad bytes become U+FFFD.
     """
-    for bom, enc in _BOMS:
-        if data.startswith(bom):
-            return data.decode(enc, "replace")
-    labelled = _codec(declared)
-    if labelled is None and sniff_html:
-        m = _META_CHARSET.search(data[:4096])
-        labelled = _codec(m.group(1).decode("ascii", "replace")) if m else None
-    if labelled and labelled != "utf-8":
-        # The document said what it is; trust it, as a browser would.
-        return data.decode(labelled, "replace")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    text = data.decode("utf-8", "replace")
-    # A few bad bytes in UTF-8 text: keep UTF-8 rather than risk a wrong guess for the whole.
-    if labelled == "utf-8" or text.count("\ufffd") <= max(2, len(text) // 200):
-        return text
-    try:
-        from charset_normalizer import from_bytes
-
-        best = from_bytes(data[:200_000]).best()
-    except Exception:  # the guesser is best-effort; any failure falls back to UTF-8
-        best = None
-    if best is not None and best.encoding:
-        return data.decode(best.encoding, "replace")
-    return text
+    return charset.decode(data, declared, html=sniff_html)
 
 
 # Site chrome (nav, footer) is left out too, as the renderer leaves it out of pages.
