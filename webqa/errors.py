@@ -96,4 +96,17 @@ class SearchError(FetchError):
 
 
 class ModelError(WebQAError):
-    """The language model could not be reached or answered unusably, after retries."""
+    """The language model could not be reached or answered unusably, after retries.
+
+    ``status`` is the HTTP status of the last answer (None when none came), ``tries`` how many
+    requests were made, and ``retryable`` whether the failure was of a kind that may pass if
+    tried again later (a timeout, a refused connection, HTTP 429 or 5xx), as opposed to one
+    that will not (a bad key, a wrong model name, a malformed reply).
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, tries: int = 0,
+                 retryable: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.tries = tries
+        self.retryable = retryable
