@@ -1,7 +1,8 @@
 """The ``webqa`` command line: parsing flags and printing results, nothing more.
 
 argparse rather than a framework: ``webqa --help`` must start fast, and every heavy import
-(lxml, openai, libzim, rich) happens inside the subcommand that needs it.
+(lxml, openai, libzim, rich) happens inside the subcommand that needs it. Every option states
+its default in its help, and every ``--help`` ends with examples and the environment variables.
 """
 
 from __future__ import annotations
@@ -12,33 +13,131 @@ from collections.abc import Sequence
 
 from . import __version__
 
-__all__ = ["main", "build_parser", "COMMANDS"]
+__all__ = ["main", "build_parser", "COMMANDS", "ENVIRONMENT"]
 
 EXIT_OK, EXIT_NO_ANSWER, EXIT_USAGE = 0, 1, 2
 
+#: (variable, what it sets) for every environment variable webqa reads; shown in every --help
+ENVIRONMENT = (
+    (
+        "WEBQA_HOME",
+        "where indexes, caches, traces and history are kept\n"
+        "(default: the platform's user data dir, e.g. ~/.local/share/webqa)",
+    ),
+    ("WEBQA_MODEL", "model for the LLM policy (default: the server's only or first model)"),
+    ("WEBQA_ENGINE", "live-web search engine: duckduckgo, searxng or brave (default: duckduckgo)"),
+    ("WEBQA_PROMPTS", "a folder of your own prompt templates (default: the shipped ones)"),
+    (
+        "OPENAI_BASE_URL",
+        "OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 for Ollama\n"
+        "(default: the OpenAI API)",
+    ),
+    ("OPENAI_API_KEY", "key for that endpoint (a local server needs none)"),
+    ("SEARXNG_URL", "base URL of a SearXNG instance, for --engine searxng"),
+    ("BRAVE_API_KEY", "Brave Search API key, for --engine brave"),
+    ("NO_COLOR", "set to anything to turn colour off (colour is used only on a terminal)"),
+)
+
+_DEMO = 'webqa ask --corpus demos/solar-system "Who discovered Neptune?"'
+
+#: name -> example command lines shown at the end of its --help
+EXAMPLES = {
+    None: [
+        _DEMO,
+        'webqa ask "When was the Eiffel Tower last painted?"',
+        "webqa batch questions.jsonl -j 8 -o answers.jsonl",
+        "webqa show trace.jsonl --html trace.html",
+    ],
+    "ask": [
+        _DEMO + " --json",
+        'webqa ask --base-url http://localhost:11434/v1 --model llama3.1 "Who discovered Neptune?"',
+        'webqa ask --engine searxng --searxng-url http://localhost:8888 "..."',
+    ],
+    "batch": [
+        "webqa batch demos/solar-system-questions.jsonl --corpus demos/solar-system "
+        "-o answers.jsonl",
+        "webqa batch questions.txt -j 8 --traces traces/ -o answers.jsonl",
+    ],
+    "browse": [
+        'webqa browse --corpus demos/solar-system "Who discovered Neptune?"',
+        "printf 'Search Neptune discovery\\nEnd: Answer\\nGalle\\n' | "
+        'webqa browse --corpus demos/solar-system "Who discovered Neptune?"',
+    ],
+    "index": ["webqa index demos/solar-system", "webqa index crawl.warc.gz"],
+    "show": [
+        "webqa show demos/traces/neptune-discovery.jsonl",
+        "webqa show demos/traces/neptune-discovery.jsonl --html neptune.html",
+    ],
+    "replay": ["webqa replay demos/traces/neptune-discovery.jsonl"],
+    "export": ["webqa export demos/traces/*.jsonl -o finetune.jsonl"],
+}
+
+
+def _epilog(command: str | None) -> str:
+    """Examples for ``command`` (None: the top level), then the environment variables."""
+    width = max(len(name) for name, _ in ENVIRONMENT) + 2
+    lines = [
+        "examples:",
+        *("  " + line for line in EXAMPLES[command]),
+        "",
+        "environment variables:",
+    ]
+    for name, text in ENVIRONMENT:
+        first, *rest = text.split("\n")
+        lines.append(f"  {name:<{width}}{first}")
+        lines += [" " * (width + 2) + more for more in rest]
+    return "\n".join(lines)
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    # Raw: the epilog's columns and the hand-wrapped descriptions are kept as written.
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=28)
+
 
 def _ask(p: argparse.ArgumentParser) -> None:
-    p.add_argument("question")
+    p.add_argument("question", help="the question to answer (quote it)")
     _web_flags(p)
     _model_flags(p)
-    p.add_argument("--json", action="store_true", help="print the whole Answer as JSON")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    _limit_flags(p)
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print the whole Answer (text, citations, status, usage) as JSON",
+    )
+    _quiet_flag(p)
 
 
 def _batch(p: argparse.ArgumentParser) -> None:
-    p.add_argument("questions")
-    p.add_argument("-o", "--output", default="-", help="JSONL file for the answers (default: stdout)")
-    p.add_argument("--concurrency", "-j", type=int, default=4, metavar="N",
-                   help="questions answered at the same time (default 4)")
-    p.add_argument("--traces", metavar="DIR", help="folder for one trace per question")
+    p.add_argument("questions", help="JSONL or one-question-per-line file; - reads stdin")
+    p.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        metavar="PATH",
+        help="JSONL file for the answers, - for stdout (default: %(default)s)",
+    )
+    p.add_argument(
+        "-j",
+        "--concurrency",
+        type=int,
+        default=4,
+        metavar="N",
+        help="questions answered at the same time (default: %(default)s)",
+    )
+    p.add_argument(
+        "--traces", metavar="DIR", help="folder for one trace per question (default: no traces)"
+    )
     _web_flags(p, trace=False)
     _model_flags(p)
+    _limit_flags(p)
+    _quiet_flag(p)
 
 
 def _browse(p: argparse.ArgumentParser) -> None:
     p.add_argument("question", nargs="?", help="the question (asked for when omitted)")
     _web_flags(p)
-    p.add_argument("--max-actions", type=int, default=100, metavar="N")
+    _limit_flags(p)
+    _quiet_flag(p)
 
 
 def _index(p: argparse.ArgumentParser) -> None:
@@ -46,31 +145,46 @@ def _index(p: argparse.ArgumentParser) -> None:
 
 
 def _show(p: argparse.ArgumentParser) -> None:
-    p.add_argument("trace")
-    p.add_argument("--html", metavar="OUT", help="write a self-contained HTML page instead")
+    p.add_argument("trace", help="a webqa trace (.jsonl)")
+    p.add_argument(
+        "--html",
+        metavar="OUT",
+        help="write a self-contained HTML page to OUT instead of printing text",
+    )
 
 
 def _replay(p: argparse.ArgumentParser) -> None:
-    p.add_argument("trace")
+    p.add_argument("trace", help="a webqa trace (.jsonl) to re-run on its own page snapshots")
 
 
 def _export(p: argparse.ArgumentParser) -> None:
-    p.add_argument("traces", nargs="+")
-    p.add_argument("-o", "--output", required=True, help="the JSONL file to write")
+    p.add_argument("traces", nargs="+", metavar="TRACE", help="webqa traces (.jsonl) to convert")
+    p.add_argument(
+        "-o", "--output", required=True, metavar="PATH", help="the JSONL file to write (required)"
+    )
 
 
 #: name -> (one-line help, description, the function that adds its arguments)
 COMMANDS = {
-    "ask": ("answer a question by browsing",
-            "Answer a question by browsing; print the answer and its numbered references. "
-            "Exit 0 when answered.", _ask),
-    "batch": ("answer a file of questions, several at a time",
-              "Answer every question of a file (JSONL with 'question' and optional 'id' and "
-              "'answers', or one question per line; - for stdin) and write one JSON answer per "
-              "line. With gold 'answers', reports accuracy.", _batch),
-    "browse": ("drive the browser yourself (records a demonstration)",
-               "Drive the browser with the same commands a model uses. Reads commands from a "
-               "pipe too (one per line; after End: Answer the next line is the answer).", _browse),
+    "ask": (
+        "answer a question by browsing",
+        "Answer a question by browsing; print the answer and its numbered references.\n"
+        "Exit 0 when answered, 1 when not, 2 on a usage or setup error.",
+        _ask,
+    ),
+    "batch": (
+        "answer a file of questions, several at a time",
+        "Answer every question of a file (JSONL with 'question' and optional 'id' and\n"
+        "'answers', or one question per line; - for stdin) and write one JSON answer per\n"
+        "line. With gold 'answers', reports accuracy.",
+        _batch,
+    ),
+    "browse": (
+        "drive the browser yourself (records a demonstration)",
+        "Drive the browser with the same commands a model uses. Reads commands from a\n"
+        "pipe too (one per line; after End: Answer the next line is the answer).",
+        _browse,
+    ),
     "index": ("build or refresh the search index of a corpus", None, _index),
     "show": ("print a trace as readable text, or as an HTML page", None, _show),
     "replay": ("replay a trace offline and check it reproduces", None, _replay),
@@ -86,43 +200,149 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="webqa",
         description="Answer questions by browsing, with verbatim quoted citations.",
+        epilog=_epilog(None),
+        formatter_class=_formatter,
     )
-    parser.add_argument("--version", action="version", version=f"webqa {__version__}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"webqa {__version__}",
+        help="print the version and exit",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (help_, description, populate) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_, description=description or help_.capitalize())
+        p = sub.add_parser(
+            name,
+            help=help_,
+            description=description or help_.capitalize(),
+            epilog=_epilog(name),
+            formatter_class=_formatter,
+        )
         if command in (None, name):
             populate(p)
     return parser
 
 
 def _model_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--policy", choices=("auto", "llm", "extractive"), default="auto",
-                   help="auto: an LLM when one is configured, else extractive (default)")
-    p.add_argument("--model", help="model name (default: $WEBQA_MODEL)")
-    p.add_argument("--base-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)")
-    p.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY)")
-    p.add_argument("--temperature", type=float)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--max-actions", type=int, default=100, metavar="N")
+    p.add_argument(
+        "--policy",
+        choices=("auto", "llm", "extractive"),
+        default="auto",
+        help="who picks the actions: auto is an LLM when one is configured, else the "
+        "built-in extractive policy (default: %(default)s)",
+    )
+    p.add_argument(
+        "--model",
+        help="model name (default: $WEBQA_MODEL, else the server's only or first listed model)",
+    )
+    p.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL, else the OpenAI API)",
+    )
+    p.add_argument(
+        "--api-key",
+        metavar="KEY",
+        help="API key (default: $OPENAI_API_KEY; a local server needs none)",
+    )
+    p.add_argument(
+        "--temperature",
+        type=float,
+        metavar="T",
+        help="sampling temperature (default: the server's)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        metavar="N",
+        help="sampling seed, for servers that honour one (default: none)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="deadline for each LLM call, before retries (default: %(default)g)",
+    )
+
+
+def _limit_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-actions",
+        type=int,
+        default=100,
+        metavar="N",
+        help="browser actions per question, as in WebGPT (default: %(default)s)",
+    )
+    p.add_argument(
+        "--max-failures",
+        type=int,
+        default=10,
+        metavar="N",
+        help="stop after N failed actions in a row (default: %(default)s)",
+    )
+
+
+def _quiet_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress or notices on stderr; errors are still shown",
+    )
 
 
 def _web_flags(p: argparse.ArgumentParser, trace: bool = True) -> None:
-    p.add_argument("--corpus", metavar="PATH",
-                   help="answer from a folder of pages, a .zim or a .warc (default: live web)")
-    p.add_argument("--engine", help="live-web search engine: duckduckgo, searxng or brave "
-                                    "(default: $WEBQA_ENGINE or duckduckgo)")
-    p.add_argument("--searxng-url", help="base URL of a SearXNG instance (or $SEARXNG_URL)")
-    p.add_argument("--allow-private", action="store_true",
-                   help="allow fetching private/loopback addresses (intranets)")
-    p.add_argument("--block", action="append", metavar="DOMAIN",
-                   help="drop this domain from results and fetches (repeatable)")
-    p.add_argument("--no-default-block", action="store_true",
-                   help="do not drop reddit.com and quora.com (WebGPT's default block list)")
+    p.add_argument(
+        "--corpus",
+        metavar="PATH",
+        help="answer from a folder of pages, a .zim or a .warc (default: the live web)",
+    )
+    p.add_argument(
+        "--engine",
+        help="live-web search engine: duckduckgo, searxng or brave "
+        "(default: $WEBQA_ENGINE, else duckduckgo)",
+    )
+    p.add_argument(
+        "--searxng-url",
+        metavar="URL",
+        help="base URL of a SearXNG instance (default: $SEARXNG_URL)",
+    )
+    p.add_argument(
+        "--allow-private",
+        action="store_true",
+        help="allow fetching private and loopback addresses (intranets)",
+    )
+    p.add_argument(
+        "--allow-metadata",
+        action="store_true",
+        help="with --allow-private, also allow cloud metadata addresses "
+        "(169.254.169.254 and the like)",
+    )
+    p.add_argument(
+        "--block",
+        action="append",
+        metavar="DOMAIN",
+        help="drop this domain from results and fetches; repeatable, adds to the default list",
+    )
+    p.add_argument(
+        "--no-default-block",
+        action="store_true",
+        help="do not drop reddit.com and quora.com (WebGPT's default block list)",
+    )
     if trace:
-        p.add_argument("--trace", metavar="PATH", help="where to write the JSONL trace")
-    p.add_argument("--window", type=int, default=30, metavar="LINES",
-                   help="lines shown per screen (default 30)")
+        p.add_argument(
+            "--trace",
+            metavar="PATH",
+            help="where to write the JSONL trace (default: a new file under $WEBQA_HOME/traces)",
+        )
+    p.add_argument(
+        "--window",
+        type=int,
+        default=30,
+        metavar="LINES",
+        help="lines shown per screen (default: %(default)s)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
