@@ -13,7 +13,8 @@ def test_fold_ignores_case_space_quotes_dashes():
 def test_quote_returns_page_text_across_lines_and_markup():
     text = page("The 【0†Pharos】 was built", "  by   Sostratus.")
     span = text.quote("the pharos WAS built by sostratus.")
-    assert (span.text, span.line_start, span.line_end) == ("The Pharos was built by Sostratus.", 0, 1)
+    expected = ("The Pharos was built by Sostratus.", 0, 1)
+    assert (span.text, span.line_start, span.line_end) == expected
 
 
 def test_start_end_shorthand_and_ellipsis():

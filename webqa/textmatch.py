@@ -1,21 +1,21 @@
 """Finding text on a page the way WebGPT did: links reduced to their text, case-insensitive,
 whitespace-insensitive, typographic quotes and dashes folded.
 
-:class:`PageText` holds a page's plain text and a folded copy that maps back to it, so a match
-found in the folded copy always yields the page's own characters — a quote is never the
+:class:`PageMatcher` holds a page's plain text and a folded copy that maps back to it, so a
+match found in the folded copy always yields the page's own characters — a quote is never the
 model's retyping.
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from .records import Page
 from .render.layout import MARKER_RE
 
-__all__ = ["PageText", "Span", "fold"]
+__all__ = ["PageMatcher", "PageText", "Span", "fold"]
 
 _FOLD = {
     "‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "`": "'", "´": "'",
@@ -47,8 +47,8 @@ class Span:
     line_end: int
 
 
-class PageText:
-    """The searchable text of one page.
+class PageMatcher:
+    """The searchable text of one page: :meth:`find` a line, :meth:`quote` a span.
 
     The folded copy is built line by line with C-level string operations (translate, lower,
     whitespace removal); positions are mapped back to the page's own characters only for a
@@ -77,8 +77,14 @@ class PageText:
             pos = self.folded.find(needle)
         return None if pos < 0 else self._line_of(pos)
 
-    def quote(self, text: str) -> Span | None:
-        """The page's own text for ``text``, or for ``start━end`` the span between the two."""
+    def quote(self, text: str, *, max_chars: int | None = None) -> Span | None:
+        """The page's own text for ``text``, or for ``start━end`` the span between the two.
+
+        A span runs from a start match to the nearest end match after it, and from the last
+        start before that end, so it is the shortest stretch that reads as asked. With
+        ``max_chars``, spans longer than that (in matched characters) are passed over; when
+        every span is longer, the shortest is returned and the caller sees its length.
+        """
         whole = self._span(fold(text))
         if whole or (_SPLIT not in text and not _ELLIPSIS.search(text)):
             return whole
@@ -86,13 +92,32 @@ class PageText:
         head, tail = fold(parts[0]), fold(parts[1])
         if not head or not tail:
             return None
-        start = self.folded.find(head)
-        while start >= 0:
-            end = self.folded.find(tail, start + len(head))
-            if end >= 0:
-                return self._make(start, end + len(tail))
-            start = self.folded.find(head, start + 1)
-        return None
+        pair = self._pair(head, tail, max_chars)
+        return None if pair is None else self._make(*pair)
+
+    def _pair(self, head: str, tail: str, max_chars: int | None) -> tuple[int, int] | None:
+        # One pass for each end, then one merge: linear in the page and in the matches,
+        # where trying each start against the rest of the page was quadratic.
+        heads = self._positions(head)
+        if not heads:
+            return None
+        tails = self._positions(tail)
+        best: tuple[int, int] | None = None
+        # Ends before the first start can pair with nothing: skip them in one step.
+        for t in tails[bisect_left(tails, heads[0] + len(head)):]:
+            i = bisect_right(heads, t - len(head)) - 1  # the last start that ends before t
+            if i < 0:
+                continue
+            start, end = heads[i], t + len(tail)
+            if max_chars is None or end - start <= max_chars:
+                return start, end
+            if best is None or end - start < best[1] - best[0]:
+                best = (start, end)
+        return best
+
+    def _positions(self, needle: str) -> list[int]:
+        # A zero-width lookahead finds overlapping occurrences in one C-level scan.
+        return [m.start() for m in re.finditer(f"(?={re.escape(needle)})", self.folded)]
 
     def _span(self, needle: str) -> Span | None:
         if not needle:
@@ -113,6 +138,10 @@ class PageText:
 
     def _line_of(self, pos: int) -> int:
         return bisect_right(self._starts, pos) - 1
+
+
+#: The former name of :class:`PageMatcher`, kept while callers move to the new one.
+PageText = PageMatcher
 
 
 def _fold_line(line: str) -> str:

@@ -18,7 +18,7 @@ import lxml.html
 
 from .. import urls
 from ..records import Link, Page
-from .layout import clean_text, marker, wrap_blocks
+from .layout import clean_text, clean_title, marker, wrap_blocks
 
 __all__ = ["render_html"]
 
@@ -63,7 +63,7 @@ def render_html(html: str, url: str, *, width: int = 100, max_lines: int = 20000
         root = lxml.html.document_fromstring(html or "<html></html>")
     except (etree.ParserError, ValueError):
         root = lxml.html.document_fromstring("<html><body></body></html>")
-    page_title = title or _title(root) or url
+    page_title = clean_title(title or _title(root) or url)
     main = _main_element(root)
     if main is None:
         main = _trafilatura_main(html, url)
@@ -94,7 +94,8 @@ def _soup_blocks(html: str) -> list[str]:
     soup = BeautifulSoup(html, "html.parser")
     for junk in soup.find_all(["script", "style", "noscript", "template", "nav", "footer"]):
         junk.decompose()
-    return [" ".join(line.split()) for line in soup.get_text("\n").splitlines() if line.strip()]
+    text = clean_text(soup.get_text("\n"))
+    return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
 
 
 def _title(root: etree._Element) -> str:
@@ -188,7 +189,9 @@ class _Walker:
 
     def _text(self, text: str | None) -> None:
         if text:
-            self._buf.append(_WS.sub(" ", text))
+            # Cleaned again here: character references (&#9830; &#x3010; &#0;) are decoded by the
+            # parser, after the source text was cleaned.
+            self._buf.append(_WS.sub(" ", clean_text(text)))
 
     def _flush(self) -> None:
         text = "".join(self._buf).strip()
@@ -226,7 +229,7 @@ class _Walker:
         elif tag == "a":
             self._anchors.append((len(self._buf), el.get("href")))
         elif tag == "img":
-            alt = _WS.sub(" ", el.get("alt") or el.get("title") or "").strip()
+            alt = _WS.sub(" ", clean_text(el.get("alt") or el.get("title") or "")).strip()
             if alt:
                 self._buf.append(f" [Image: {alt}] ")
         elif tag == "sup":
@@ -262,4 +265,5 @@ class _Walker:
         other = urls.domain(target)
         lead = " " if self._buf[start:] and self._buf[start][:1] == " " else ""
         trail = " " if text and "".join(self._buf[start:])[-1:] == " " else ""
-        self._buf[start:] = [lead + marker(link_id, text, other if other != self.domain else "") + trail]
+        shown = marker(link_id, text, other if other != self.domain else "")
+        self._buf[start:] = [lead + shown + trail]

@@ -8,19 +8,38 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["wrap_blocks", "marker", "clean_text", "MARKER_RE"]
+__all__ = ["wrap_blocks", "marker", "clean_text", "clean_title", "MARKER_RE", "MAX_TITLE"]
 
 #: A link marker: 【id†text】 or 【id†text†domain】.
 MARKER_RE = re.compile(r"【(\d+)†([^】†]*)(?:†([^】]*))?】")
 _TOKEN = re.compile(r"(?:【[^】]*】|\S)+")
-# Characters that would make markers ambiguous, and invisible characters that break matching.
-_CLEAN = str.maketrans({"【": "〖", "】": "〗", "\u00ad": None, "\u200b": None, "\ufeff": None})
+# Characters the observation format gives a meaning (link markers 【id†text】, section headers
+# ♦Title) would let a page forge them; invisible characters break matching.
+_CLEAN = str.maketrans({
+    "【": "〖", "】": "〗", "♦": "◆", "\u00ad": None, "\u200b": None, "\ufeff": None,
+})
+# NUL and lone surrogates also break the JSON traces pages are written to.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_PIECE = re.compile(r"【[^】]*】|[^【]+")
 
 
 def clean_text(text: str) -> str:
-    """Source text made safe for the page: marker brackets replaced, control characters dropped."""
+    """Source text made safe for the page: format markers replaced, control characters dropped.
+
+    Apply it to everything a page or result contributes to an observation: body text, titles,
+    link texts and snippets.
+    """
     return _CONTROL.sub("", text.translate(_CLEAN))
+
+
+#: The longest title a page keeps: a title is shown whole on every screen.
+MAX_TITLE = 200
+
+
+def clean_title(title: str) -> str:
+    """A page title as shown: cleaned like text, on one line, at most :data:`MAX_TITLE` long."""
+    title = " ".join(clean_text(title).split())
+    return title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 1].rstrip() + "…"
 
 
 def marker(link_id: int, text: str, other_domain: str = "") -> str:
@@ -35,25 +54,71 @@ def wrap_blocks(blocks: list[str], width: int, max_lines: int) -> tuple[list[str
     """Wrap each block to ``width`` columns; return the lines and whether ``max_lines`` cut them.
 
     A block's leading spaces (list nesting) are kept as the indent of its continuation lines.
+    A word longer than a line is cut into line-sized pieces (a link's text too, each piece a
+    marker of the same link), so no line is longer than ``width`` plus a few characters of
+    marker syntax, whatever the page holds.
     """
     lines: list[str] = []
     for block in blocks:
         indent = block[: len(block) - len(block.lstrip(" "))]
+        if len(indent) > width // 2:
+            indent = indent[: width // 2]
+        room = max(width - len(indent), 8)
         words = _TOKEN.findall(block)
         if not words:
             if lines and lines[-1] != "":
                 lines.append("")
             continue
-        current = indent + words[0]
-        for word in words[1:]:
-            if len(current) + 1 + len(word) > width:
-                lines.append(current)
-                current = indent + word
-            else:
-                current += " " + word
+        current = ""
+        for word in words:
+            pieces = [word] if len(word) <= room else _cut(word, room)
+            for piece in pieces:
+                if current and len(current) + 1 + len(piece) > width:
+                    lines.append(current)
+                    current = ""
+                current = current + " " + piece if current else indent + piece
+            if len(lines) >= max_lines:
+                return lines[:max_lines], True
         lines.append(current)
         if len(lines) >= max_lines:
             return lines[:max_lines], True
     while lines and lines[-1] == "":
         lines.pop()
     return lines, False
+
+
+def _cut(word: str, room: int) -> list[str]:
+    """``word`` cut into pieces of at most ``room`` visible characters, markers kept whole."""
+    pieces: list[str] = []
+    current = ""
+    for m in _PIECE.finditer(word):
+        part = m.group()
+        found = MARKER_RE.fullmatch(part)
+        if found is None:  # plain characters (or an unterminated bracket): cut anywhere
+            chunks = [part[i : i + room] for i in range(0, len(part), room)]
+        else:
+            link_id, text, domain = found.group(1), found.group(2), found.group(3)
+            tail = f"†{domain}】" if domain else "】"
+            size = max(room - len(link_id) - len(tail) - 2, 8)
+            chunks = [f"【{link_id}†{piece}{tail}" for piece in _split_words(text, size)]
+        for chunk in chunks:
+            if current and len(current) + len(chunk) > room:
+                pieces.append(current)
+                current = ""
+            current += chunk
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def _split_words(text: str, size: int) -> list[str]:
+    """``text`` in pieces of at most ``size`` characters, broken at spaces where it has them."""
+    out: list[str] = []
+    while len(text) > size:
+        cut = text.rfind(" ", 0, size + 1)
+        if cut <= 0:
+            cut = size
+        out.append(text[:cut].strip())
+        text = text[cut:].strip()
+    out.append(text)
+    return out

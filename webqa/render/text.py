@@ -6,7 +6,7 @@ import re
 
 from .. import urls
 from ..records import Link, Page
-from .layout import clean_text, marker, wrap_blocks
+from .layout import clean_text, clean_title, marker, wrap_blocks
 
 __all__ = ["render_text"]
 
@@ -52,7 +52,7 @@ def render_text(text: str, url: str, *, markdown: bool = False, width: int = 100
     if cut:
         notes = (*notes, f"The page was cut at {max_lines} lines.")
     first = next((ln for ln in lines if ln.strip()), "")
-    page_title = title or heading or (first[:80] if not markdown else "") or url
+    page_title = clean_title(title or heading or (first[:80] if not markdown else "") or url)
     return Page(key=url, url=url, title=page_title, lines=lines, links=links, notes=notes)
 
 
