@@ -56,6 +56,8 @@ _HEADER_LINES = 16
 _MAX_DEPTH = 64
 """Nesting depth past which the writer's fallback stops descending into a value."""
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
 log = logging.getLogger("webqa.trace")
 
 
@@ -285,11 +287,17 @@ def _parse_lines(data: bytes) -> Iterator[tuple[int, Any, str]]:
             yield number, None, f"not UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1})"
             continue
         try:
-            yield number, json.loads(text), ""
+            value = json.loads(text)
         except RecursionError:
             yield number, None, "not JSON (nested too deep)"
+            continue
         except ValueError as exc:  # JSONDecodeError, and over-long integers
             yield number, None, f"not JSON ({_short(str(exc))})"
+            continue
+        if _SURROGATE_ESCAPE.search(text):
+            # JSON can spell a lone surrogate; no file or terminal can take it back.
+            value = _clean(value, 0, set())
+        yield number, value, ""
 
 
 def _check(lines: Iterable[tuple[int, Any, str]], source: str) -> TraceFile:
