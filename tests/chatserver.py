@@ -12,6 +12,11 @@ and ``GET /v1/models``. Replies come from a script, one step per completion requ
   shorter timeout has gone by then. Closing the server ends the wait
 - ``("reset",)``                   close the connection without answering
 - ``("raw", obj)``                 send ``obj`` as the JSON body, status 200 (malformed replies)
+- ``("body", data[, status[, headers]])``  send ``data`` (bytes or str) as the body, verbatim:
+  truncated JSON, a lone ``\\ud800`` escape, an HTML page (give a Content-Type header)
+- ``("tool_calls", calls[, content])``  a reply calling tools (``finish_reason`` "tool_calls").
+  Each call is ``(name, arguments_text)`` (ids ``call_0``, ``call_1``, ...) or a dict sent as
+  is; ``calls`` that is not a list is sent as is too (malformed replies)
 
 When the script runs out, ``default`` answers (a step or a callable policy, so that many
 concurrent runs can be served as a function of their messages); without one the server answers
@@ -28,8 +33,9 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterable
+from typing import Any
 
 __all__ = ["ChatServer", "count_tokens", "prompt_text"]
 
@@ -54,7 +60,9 @@ class ChatServer:
     """A loopback chat-completions server answering from a script; use as a context manager.
 
     ``requests`` holds every completion request body received, ``headers`` their headers
-    (lower-cased names), in arrival order. Thread-safe.
+    (lower-cased names), in arrival order. Thread-safe. ``models`` are the ids ``/v1/models``
+    lists, unless ``models_step`` (a ``"status"``, ``"raw"``, ``"body"`` or ``"hang"`` step)
+    answers it instead.
     """
 
     def __init__(
@@ -66,6 +74,7 @@ class ChatServer:
         models: list[str] | None = None,
         usage: bool = True,
         finish_reason: str = "stop",
+        models_step: Any = None,
     ) -> None:
         self.script = list(script)
         self.default = default
@@ -73,6 +82,7 @@ class ChatServer:
         self.models = ["test-model"] if models is None else models
         self.usage = usage
         self.finish_reason = finish_reason
+        self.models_step = models_step
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self._lock = threading.Lock()
@@ -120,21 +130,35 @@ class ChatServer:
             return ("status", 400, {}, "chatserver: script exhausted")
         return self.default
 
-    def _completion(self, request: dict[str, Any], content: str | None) -> dict[str, Any]:
+    def _completion(
+        self, request: dict[str, Any], content: str | None, tool_calls: Any = None
+    ) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": content}
+        finish_reason = self.finish_reason
+        if tool_calls is not None:
+            message["tool_calls"] = tool_calls
+            finish_reason = "tool_calls"
         body: dict[str, Any] = {
             "id": f"chatcmpl-{len(self.requests)}",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": request.get("model", ""),
-            "choices": [{
-                "index": 0,
-                "message": {"role": "assistant", "content": content},
-                "finish_reason": self.finish_reason,
-                "logprobs": None,
-            }],
+            "choices": [
+                {
+                    "index": 0,
+                    "message": message,
+                    "finish_reason": finish_reason,
+                    "logprobs": None,
+                }
+            ],
         }
         if self.usage:
-            p, c = count_tokens(prompt_text(request)), count_tokens(content or "")
+            replied = (content or "") + "".join(
+                str(call.get("function", {}).get("arguments", ""))
+                for call in (tool_calls if isinstance(tool_calls, list) else [])
+                if isinstance(call, dict) and isinstance(call.get("function"), dict)
+            )
+            p, c = count_tokens(prompt_text(request)), count_tokens(replied)
             body["usage"] = {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
         return body
 
@@ -157,19 +181,27 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
+        self._send_bytes(status, json.dumps(body).encode(), headers)
+
+    def _send_bytes(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
+        headers = dict(headers or {})
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        if not any(k.lower() == "content-type" for k in headers):
+            self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
+        for k, v in headers.items():
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(data)
 
     def do_GET(self) -> None:
-        if self.path.rstrip("/") == "/v1/models":
-            data = [{"id": m, "object": "model", "created": 0, "owned_by": "chatserver"}
-                    for m in self.chat.models]
+        if self.path.rstrip("/") == "/v1/models" and self.chat.models_step is not None:
+            self._answer({}, self.chat.models_step)
+        elif self.path.rstrip("/") == "/v1/models":
+            data = [
+                {"id": m, "object": "model", "created": 0, "owned_by": "chatserver"}
+                for m in self.chat.models
+            ]
             self._send(200, {"object": "list", "data": data})
         else:
             self._send(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
@@ -197,7 +229,9 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "status":
             status, headers = step[1], (step[2] if len(step) > 2 else {})
             message = step[3] if len(step) > 3 else f"chatserver: scripted HTTP {status}"
-            self._send(status, {"error": {"message": message, "type": "scripted", "code": status}}, headers)
+            self._send(
+                status, {"error": {"message": message, "type": "scripted", "code": status}}, headers
+            )
         elif kind == "hang":
             if self.chat._closing.wait(step[1]):
                 self.close_connection = True
@@ -207,5 +241,24 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # no bytes at all: the client sees a dropped connection
         elif kind == "raw":
             self._send(200, step[1])
+        elif kind == "body":
+            data = step[1].encode() if isinstance(step[1], str) else step[1]
+            status = step[2] if len(step) > 2 else 200
+            self._send_bytes(status, data, step[3] if len(step) > 3 else None)
+        elif kind == "tool_calls":
+            calls = step[1]
+            if isinstance(calls, list):
+                calls = [
+                    {
+                        "id": f"call_{i}",
+                        "type": "function",
+                        "function": {"name": c[0], "arguments": c[1]},
+                    }
+                    if isinstance(c, tuple)
+                    else c
+                    for i, c in enumerate(calls)
+                ]
+            content = step[2] if len(step) > 2 else None
+            self._send(200, self.chat._completion(request, content, calls))
         else:
             raise ValueError(f"chatserver: unknown step {step!r}")
