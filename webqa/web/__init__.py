@@ -26,8 +26,15 @@ from webqa.web.engines import ENGINES, make_engine
 from webqa.web.fetch import FetchConfig, HttpSource
 from webqa.web.guard import DEFAULT_BLOCK, DomainBlock
 
-__all__ = ["open_live_web", "check_network", "FetchConfig", "HttpSource", "make_engine", "ENGINES",
-           "DEFAULT_BLOCK"]
+__all__ = [
+    "open_live_web",
+    "check_network",
+    "FetchConfig",
+    "HttpSource",
+    "make_engine",
+    "ENGINES",
+    "DEFAULT_BLOCK",
+]
 
 
 def open_live_web(
@@ -54,8 +61,14 @@ def open_live_web(
     domains = DEFAULT_BLOCK if block is None else tuple(block)
     config = replace(config or FetchConfig(), allow_private=allow_private, blocked_domains=domains)
     if engine is None or isinstance(engine, str):
-        engine = make_engine(engine, client=client, base_url=searxng_url, api_key=brave_api_key,
-                             block=DomainBlock(domains), env=env)
+        engine = make_engine(
+            engine,
+            client=client,
+            base_url=searxng_url,
+            api_key=brave_api_key,
+            block=DomainBlock(domains),
+            env=env,
+        )
     return engine, HttpSource(config, cache_dir=cache_dir)
 
 
@@ -91,8 +104,10 @@ def check_network(
     if outcome and outcome[0] is None:
         return
     why = f"{outcome[0]}" if outcome else f"no answer within {timeout:g} s"
-    raise ConfigError(f"no network: cannot reach the search engine {name} (looking up {host} failed: {why}); "
-                      "use --corpus PATH to answer from an offline corpus")
+    raise ConfigError(
+        f"no network: cannot reach the search engine {name} (looking up {host} failed: {why}); "
+        "use --corpus PATH to answer from an offline corpus"
+    )
 
 
 def _is_ip(host: str) -> bool:

@@ -92,7 +92,9 @@ def decoder_chain(content_encoding: str | None) -> Callable[[bytes], Iterable[by
         elif name == "br":
             stages.append(_Brotli())
         elif name != "identity":
-            raise UnsupportedContent(f"the body is encoded with {name!r}, which webqa cannot decode")
+            raise UnsupportedContent(
+                f"the body is encoded with {name!r}, which webqa cannot decode"
+            )
     stages = stages or [_Identity()]
 
     def through(stage: _Zlib | _Brotli | _Identity, pieces: Iterable[bytes]) -> Iterator[bytes]:

@@ -1,4 +1,4 @@
-"""Documents kept per fetcher: in memory (LRU), and optionally on disk between runs.
+"""Fetched documents kept per fetcher (before rendering): in memory (LRU), optionally on disk.
 
 Back and re-opening a page then cost no request. Only successful fetches are cached.
 """
@@ -15,17 +15,23 @@ from pathlib import Path
 
 from webqa.records import Document
 
-__all__ = ["DocumentCache"]
+__all__ = ["FetchCache"]
 
 
-class DocumentCache:
-    """An LRU of documents bounded by count and by total text size, plus an optional folder.
+class FetchCache:
+    """An LRU of fetched documents bounded by count and by total text size, plus a folder.
 
     Disk entries are JSON files named by the URL's SHA-256 and expire after ``ttl`` seconds.
     """
 
-    def __init__(self, *, max_entries: int = 128, max_chars: int = 64_000_000,
-                 directory: str | os.PathLike[str] | None = None, ttl: float = 86_400.0) -> None:
+    def __init__(
+        self,
+        *,
+        max_entries: int = 128,
+        max_chars: int = 64_000_000,
+        directory: str | os.PathLike[str] | None = None,
+        ttl: float = 86_400.0,
+    ) -> None:
         self.max_entries = max_entries
         self.max_chars = max_chars
         self.directory = Path(directory) if directory else None
@@ -58,7 +64,9 @@ class DocumentCache:
                 self._chars -= len(old.text)
             self._items[url] = doc
             self._chars += len(doc.text)
-            while self._items and (len(self._items) > self.max_entries or self._chars > self.max_chars):
+            while self._items and (
+                len(self._items) > self.max_entries or self._chars > self.max_chars
+            ):
                 _, dropped = self._items.popitem(last=False)
                 self._chars -= len(dropped.text)
 
@@ -75,8 +83,13 @@ class DocumentCache:
             if time.time() - path.stat().st_mtime > self.ttl:
                 return None
             d = json.loads(path.read_text(encoding="utf-8"))
-            return Document(d["url"], d["content_type"], d["text"], title=d.get("title"),
-                            notes=tuple(d.get("notes", ())))
+            return Document(
+                d["url"],
+                d["content_type"],
+                d["text"],
+                title=d.get("title"),
+                notes=tuple(d.get("notes", ())),
+            )
         except (OSError, ValueError, KeyError, TypeError):
             return None  # a damaged cache entry is simply a miss
 
@@ -84,8 +97,13 @@ class DocumentCache:
         path = self._path(url)
         if path is None:
             return
-        entry = {"url": doc.url, "content_type": doc.content_type, "text": doc.text,
-                 "title": doc.title, "notes": list(doc.notes)}
+        entry = {
+            "url": doc.url,
+            "content_type": doc.content_type,
+            "text": doc.text,
+            "title": doc.title,
+            "notes": list(doc.notes),
+        }
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")

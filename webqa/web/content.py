@@ -38,7 +38,7 @@ def parse_content_type(header: str | None) -> tuple[str, str | None]:
 
 
 def kind_of(mime: str, head: bytes = b"") -> str | None:
-    """ "html", "markdown", "text" or "pdf" for a media type; None when only the body can tell.
+    """The kind of a media type ("html", "markdown", "text", "pdf"); None if only the body can tell.
 
     Raises :class:`UnsupportedContent` for a type webqa cannot read.
     """

@@ -8,34 +8,57 @@ brotli errors are wrapped in :meth:`HttpSource._errors` and nowhere else.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import brotli
 import httpcore
 import httpx
+import idna
 
 from webqa import __version__
-from webqa.errors import BlockedError, FetchError, FetchTimeout, HTTPStatusError, TooLargeError, UnsupportedContent
+from webqa.errors import (
+    BlockedError,
+    FetchError,
+    FetchTimeout,
+    HTTPStatusError,
+    TooLargeError,
+    UnsupportedContent,
+)
 from webqa.records import Document
-from webqa.urls import strip_fragment
+from webqa.urls import join, strip_fragment
 from webqa.web.body import decoder_chain, read_capped
-from webqa.web.cache import DocumentCache
+from webqa.web.cache import FetchCache
 from webqa.web.content import cut_note, kind_of, parse_content_type, to_document
-from webqa.web.guard import DEFAULT_BLOCK, DomainBlock, Resolver, check_scheme, guarded_transport, system_resolver
+from webqa.web.guard import (
+    DEFAULT_BLOCK,
+    DomainBlock,
+    Resolver,
+    check_scheme,
+    guarded_transport,
+    system_resolver,
+)
 from webqa.web.retry import RETRY_STATUSES, RetryPolicy, Transient, parse_retry_after
+from webqa.web.transport import deadline as io_deadline
+from webqa.web.transport import time_left
 
-__all__ = ["FetchConfig", "HttpSource", "make_client", "USER_AGENT"]
+__all__ = ["FetchConfig", "HttpSource", "make_client", "check_url", "USER_AGENT"]
+
+log = logging.getLogger("webqa.web")
 
 
 #: Names webqa truthfully: sites can tell an automated reader from a person's browser.
 USER_AGENT = f"webqa/{__version__} (browser-assisted question answering)"
-_ACCEPT = "text/html,application/xhtml+xml,text/plain;q=0.9,application/pdf;q=0.9,application/json;q=0.8,*/*;q=0.5"
+_ACCEPT = (
+    "text/html,application/xhtml+xml,text/plain;q=0.9,application/pdf;q=0.9,"
+    "application/json;q=0.8,*/*;q=0.5"
+)
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
@@ -55,6 +78,7 @@ class FetchConfig:
     backoff: float = 0.5  # first wait between tries; doubles each time
     max_retry_wait: float = 10.0  # cap on any wait; a longer Retry-After fails at once
     allow_private: bool = False  # True lets fetches reach loopback and private networks
+    allow_metadata: bool = False  # True lets fetches reach the cloud metadata service too
     blocked_domains: tuple[str, ...] = DEFAULT_BLOCK
     user_agent: str = USER_AGENT
     cache_size: int = 128  # documents kept in memory per fetcher
@@ -72,13 +96,36 @@ def make_client(
     Environment proxies are ignored: through a proxy the guard would only see the proxy.
     """
     config = config or FetchConfig()
-    transport = guarded_transport(allow_private=config.allow_private, resolver=resolver, inner=network_backend)
+    transport = guarded_transport(
+        allow_private=config.allow_private,
+        allow_metadata=config.allow_metadata,
+        resolver=resolver,
+        inner=network_backend,
+    )
     return httpx.Client(
         transport=transport,
         headers={"User-Agent": config.user_agent},
         follow_redirects=False,  # redirects are followed by hand so every hop is checked
         trust_env=False,
     )
+
+
+def check_url(url: str) -> httpx.URL:
+    """``url`` parsed as httpx will send it; raises :class:`BlockedError` for a non-http(s) URL
+    and :class:`FetchError` for one that cannot be sent (bad IDNA label, NUL byte, lone
+    surrogate, bad port), instead of the parser's own exceptions."""
+    shown = url.encode("utf-8", "backslashreplace").decode("utf-8")  # no lone surrogates
+    try:
+        if shown != url:
+            url.encode("utf-8")  # raises: a lone surrogate cannot be sent (or logged)
+        check_scheme(url)
+        parsed = httpx.URL(url)
+        parsed.host  # noqa: B018 (decoding the IDNA host is part of the check)
+    except (httpx.InvalidURL, idna.IDNAError, UnicodeError, ValueError) as exc:
+        raise FetchError(
+            f"{shown!r} cannot be fetched: not a valid URL ({exc})", url=shown
+        ) from exc
+    return parsed
 
 
 class HttpSource:
@@ -102,22 +149,27 @@ class HttpSource:
     ) -> None:
         self.config = config = config or FetchConfig()
         self._owns_client = client is None
-        self._client = client or make_client(config, resolver=resolver, network_backend=network_backend)
+        self._client = client or make_client(
+            config, resolver=resolver, network_backend=network_backend
+        )
         self._block = DomainBlock(config.blocked_domains)
         self._retry = RetryPolicy(config.retries + 1, config.backoff, config.max_retry_wait, sleep)
-        self._cache = DocumentCache(max_entries=config.cache_size, directory=cache_dir)
+        self._cache = FetchCache(max_entries=config.cache_size, directory=cache_dir)
         self._clock = clock
 
     def fetch(self, url: str) -> Document:
         """The document at ``url`` (after redirects), from the cache when already fetched."""
         url = strip_fragment(url.strip())
-        check_scheme(url)
+        check_url(url)
         self._block.check(url)
         cached = self._cache.get(url)
         if cached is not None:
             return cached
         deadline = self._clock() + self.config.total_timeout
-        doc = self._retry.call(lambda: self._fetch_once(url, deadline))
+        # The deadline also binds the sockets, so no trickle of bytes (headers included)
+        # stretches a fetch past it; the clock check covers an injected client.
+        with io_deadline(self.config.total_timeout):
+            doc = self._retry.call(lambda: self._fetch_once(url, deadline))
         self._cache.put(url, doc)
         if doc.url != url:
             self._cache.put(doc.url, doc)
@@ -144,11 +196,16 @@ class HttpSource:
             current = hops[-1]
             with self._errors(current, deadline) as read_timeout:
                 timeout = httpx.Timeout(
-                    connect=min(self.config.connect_timeout, read_timeout), read=read_timeout,
-                    write=read_timeout, pool=read_timeout,
+                    connect=min(self.config.connect_timeout, read_timeout),
+                    read=read_timeout,
+                    write=read_timeout,
+                    pool=read_timeout,
                 )
-                headers = {"User-Agent": self.config.user_agent, "Accept": _ACCEPT,
-                           "Accept-Encoding": "gzip, deflate, br"}
+                headers = {
+                    "User-Agent": self.config.user_agent,
+                    "Accept": _ACCEPT,
+                    "Accept-Encoding": "gzip, deflate, br",
+                }
                 with self._client.stream("GET", current, headers=headers, timeout=timeout) as resp:
                     if resp.status_code not in _REDIRECTS:
                         return self._read(resp, current, deadline)
@@ -156,9 +213,11 @@ class HttpSource:
             if len(hops) > self.config.max_redirects:
                 loop = " (a redirect loop)" if len(set(hops)) < len(hops) else ""
                 raise FetchError(
-                    f"too many redirects{loop}: more than {self.config.max_redirects} starting at {url}", url=url
+                    f"too many redirects{loop}: more than {self.config.max_redirects} "
+                    f"starting at {url}",
+                    url=url,
                 )
-            check_scheme(target)  # the guard checks the address when connecting
+            check_url(target)  # the guard checks the address when connecting
             self._block.check(target)
             cached = self._cache.get(target)
             if cached is not None:
@@ -168,9 +227,12 @@ class HttpSource:
     def _redirect_target(self, resp: httpx.Response, url: str) -> str:
         location = resp.headers.get("location", "").strip()
         if not location:
-            raise HTTPStatusError(f"HTTP {resp.status_code} redirect without a Location header for {url}",
-                                  url=url, status=resp.status_code)
-        return strip_fragment(urljoin(url, location))
+            raise HTTPStatusError(
+                f"HTTP {resp.status_code} redirect without a Location header for {url}",
+                url=url,
+                status=resp.status_code,
+            )
+        return strip_fragment(join(url, location))
 
     def _read(self, resp: httpx.Response, url: str, deadline: float) -> Document:
         if resp.status_code >= 300 or resp.status_code < 200:
@@ -193,21 +255,30 @@ class HttpSource:
             chunks, encoding = iter([resp.content]), None
         else:
             chunks, encoding = resp.iter_raw(), resp.headers.get("content-encoding")
-        body = read_capped(chunks, decoder_chain(encoding), max_raw=max_raw, max_decoded=max_decoded,
-                           tick=lambda: self._tick(url, deadline))
+        body = read_capped(
+            chunks,
+            decoder_chain(encoding),
+            max_raw=max_raw,
+            max_decoded=max_decoded,
+            tick=lambda: self._tick(url, deadline),
+        )
         data, cut_at = body.data, body.cut_at
         if kind is None:
-            kind = kind_of(mime, data[:512] or b" ")
+            kind = kind_of(mime, data[:512] or b" ") or "text"
             if kind != "pdf" and len(data) > cfg.max_bytes:
                 data, cut_at = data[: cfg.max_bytes], cfg.max_bytes
         if kind == "pdf" and cut_at:
             raise self._too_large_pdf(url)
         notes = (cut_note(cut_at),) if cut_at else ()
-        return to_document(url, kind, data, charset=charset, max_pdf_pages=cfg.max_pdf_pages, notes=notes)
+        return to_document(
+            url, kind, data, charset=charset, max_pdf_pages=cfg.max_pdf_pages, notes=notes
+        )
 
     def _too_large_pdf(self, url: str) -> TooLargeError:
         limit = self.config.max_pdf_bytes / 1_000_000
-        return TooLargeError(f"the PDF at {url} is larger than {limit:g} MB, the limit for PDFs; not read", url=url)
+        return TooLargeError(
+            f"the PDF at {url} is larger than {limit:g} MB, the limit for PDFs; not read", url=url
+        )
 
     def _raise_status(self, resp: httpx.Response, url: str) -> None:
         status = resp.status_code
@@ -232,8 +303,11 @@ class HttpSource:
             raise self._total_timeout(url)
 
     def _total_timeout(self, url: str) -> FetchTimeout:
-        return FetchTimeout(f"timed out after {self.config.total_timeout:g} s fetching {url} "
-                            "(the total time allowed for one page)", url=url)
+        return FetchTimeout(
+            f"timed out after {self.config.total_timeout:g} s fetching {url} "
+            "(the total time allowed for one page)",
+            url=url,
+        )
 
     @contextlib.contextmanager
     def _errors(self, url: str, deadline: float) -> Iterator[float]:
@@ -246,23 +320,40 @@ class HttpSource:
         try:
             yield read_timeout
         except httpx.ConnectTimeout as exc:
-            raise FetchTimeout(f"timed out after {min(self.config.connect_timeout, read_timeout):g} s "
-                               f"connecting to {host} for {url}", url=url) from exc
+            raise FetchTimeout(
+                f"timed out after {min(self.config.connect_timeout, read_timeout):g} s "
+                f"connecting to {host} for {url}",
+                url=url,
+            ) from exc
         except httpx.TimeoutException as exc:
-            if read_timeout < self.config.read_timeout:  # the total limit is what ran out
-                raise self._total_timeout(url) from exc
-            raise FetchTimeout(f"timed out after {read_timeout:g} s reading {url}", url=url) from exc
+            left = time_left()
+            if read_timeout < self.config.read_timeout or (left is not None and left <= 0.05):
+                raise self._total_timeout(url) from exc  # the total limit is what ran out
+            raise FetchTimeout(
+                f"timed out after {read_timeout:g} s reading {url}", url=url
+            ) from exc
         except httpx.ConnectError as exc:
-            raise Transient(FetchError(f"could not connect to {host} for {url} ({exc})", url=url)) from exc
+            raise Transient(
+                FetchError(f"could not connect to {host} for {url} ({exc})", url=url)
+            ) from exc
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-            raise Transient(FetchError(f"the connection to {host} was closed or reset before the page "
-                                       f"was complete ({url})", url=url)) from exc
+            raise Transient(
+                FetchError(
+                    f"the connection to {host} was closed or reset before the page "
+                    f"was complete ({url})",
+                    url=url,
+                )
+            ) from exc
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             raise FetchError(f"{url} cannot be fetched ({exc})", url=url) from exc
         except httpx.HTTPError as exc:
-            raise FetchError(f"fetching {url} failed ({type(exc).__name__}: {exc})", url=url) from exc
+            raise FetchError(
+                f"fetching {url} failed ({type(exc).__name__}: {exc})", url=url
+            ) from exc
         except (zlib.error, brotli.error) as exc:
-            raise FetchError(f"the body of {url} could not be decompressed ({exc})", url=url) from exc
+            raise FetchError(
+                f"the body of {url} could not be decompressed ({exc})", url=url
+            ) from exc
         except BlockedError as exc:
             if exc.url:
                 raise

@@ -10,7 +10,9 @@ the origin's name to ``start_tls`` whatever the TCP address was.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import logging
 import socket
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -18,14 +20,21 @@ from urllib.parse import urlsplit
 
 import httpcore
 import httpx
+import idna
 
 from webqa.errors import BlockedError
 from webqa.records import SearchResult
+from webqa.web.transport import DeadlineBackend, PoolTransport
 
 __all__ = [
     "DEFAULT_BLOCK",
     "Resolver",
     "address_problem",
+    "metadata_problem",
+    "METADATA_ADDRESSES",
+    "METADATA_NAMES",
+    "normalize_host",
+    "url_host",
     "check_scheme",
     "DomainBlock",
     "system_resolver",
@@ -42,24 +51,64 @@ Resolver = Callable[[str, int], Sequence[str]]
 
 _SHARED = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_METADATA = ipaddress.ip_address("169.254.169.254")
 _ALLOW_HINT = "pass --allow-private to reach private networks"
+_METADATA_HINT = (
+    "the cloud metadata service stays refused with --allow-private; only "
+    "FetchConfig(allow_metadata=True) reaches it"
+)
+
+log = logging.getLogger("webqa.web")
+
+#: Cloud metadata services (AWS, AWS over IPv6, ECS task credentials, Alibaba, ...): they hand
+#: out credentials to whoever asks from inside the machine, so a page must never reach them.
+METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(a)
+    for a in (
+        "169.254.169.254",
+        "fd00:ec2::254",
+        "169.254.170.2",
+        "100.100.100.200",
+    )
+)
+#: Names of metadata services, refused whatever they resolve to.
+METADATA_NAMES = frozenset({"metadata.google.internal", "metadata.goog", "metadata.azure.com"})
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-def address_problem(address: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 form carries (mapped, 6to4, NAT64), or None."""
+    embedded = ip.ipv4_mapped or ip.sixtofour
+    if embedded is None and ip in _NAT64:
+        embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return embedded
+
+
+def metadata_problem(address: str | IPAddress) -> str | None:
+    """ "the cloud metadata service" if ``address`` (in any IPv6 disguise) is one, else None."""
+    try:
+        ip = ipaddress.ip_address(address.split("%")[0] if isinstance(address, str) else address)
+    except ValueError:
+        return None
+    embedded = _embedded_ipv4(ip) if isinstance(ip, ipaddress.IPv6Address) else None
+    if ip in METADATA_ADDRESSES or embedded in METADATA_ADDRESSES:
+        return "the cloud metadata service"
+    return None
+
+
+def address_problem(address: str | IPAddress) -> str | None:
     """Why ``address`` must not be connected to ("a loopback address", ...), or None if public."""
     ip = ipaddress.ip_address(address.split("%")[0] if isinstance(address, str) else address)
     if isinstance(ip, ipaddress.IPv6Address):
         # IPv6 forms that carry an IPv4 address are judged by that address; NAT64 must come
         # before the "reserved" test, or every IPv4 site would be refused on NAT64 networks.
-        embedded = ip.ipv4_mapped or ip.sixtofour
-        if embedded is None and ip in _NAT64:
-            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        embedded = _embedded_ipv4(ip)
         if embedded is not None:
             problem = address_problem(embedded)
             return f"{problem} ({embedded} inside {ip})" if problem else None
-    if ip == _METADATA:
-        return "a link-local address (the cloud metadata service)"
+    if metadata_problem(ip):
+        kind = "a link-local" if ip.is_link_local else "an internal"
+        return f"{kind} address (the cloud metadata service)"
     checks = (
         (ip.is_unspecified, "an unspecified address"),
         (ip.is_loopback, "a loopback address"),
@@ -73,12 +122,53 @@ def address_problem(address: str | ipaddress.IPv4Address | ipaddress.IPv6Address
     return next((why for bad, why in checks if bad), None)
 
 
+#: Full stops that UTS-46 maps to ".": a host spelled with them is the same host.
+_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+
+
+def normalize_host(host: str) -> str:
+    """The comparable form of a host name: UTS-46 mapped (full-width letters and ideographic
+    dots folded, case folded), IDNA-encoded where it can be, without trailing dots.
+
+    ``"Reddit\u3002COM."`` and ``"reddit.com"`` give the same result. Never raises: a name
+    IDNA rejects keeps its mapped, lower-cased form.
+    """
+    host = host.strip().translate(_DOTS).lower()
+    with contextlib.suppress(idna.IDNAError, UnicodeError, ValueError):
+        host = idna.uts46_remap(host, std3_rules=False, transitional=False)
+    host = host.rstrip(".")
+    if host.isascii():
+        return host
+    try:
+        return idna.encode(host).decode("ascii")
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return host
+
+
+def url_host(url: str) -> str:
+    """The normalised host of ``url`` ('' when it has none).
+
+    Raises :class:`BlockedError` for a URL whose authority cannot be parsed (``http://[``).
+    """
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError as exc:
+        raise BlockedError(f"refused {url!r}: not a valid URL ({exc})", url=url) from exc
+    return normalize_host(host)
+
+
 def check_scheme(url: str) -> None:
     """Raise :class:`BlockedError` unless ``url`` is an http(s) URL with a host."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (parsing the port is the check)
+    except ValueError as exc:
+        raise BlockedError(f"refused {url!r}: not a valid URL ({exc})", url=url) from exc
     if parts.scheme.lower() not in ("http", "https"):
         scheme = f"{parts.scheme}:" if parts.scheme else "a URL without a scheme"
-        raise BlockedError(f"refused {url}: only http and https URLs can be fetched, not {scheme}", url=url)
+        raise BlockedError(
+            f"refused {url}: only http and https URLs can be fetched, not {scheme}", url=url
+        )
     if not parts.hostname:
         raise BlockedError(f"refused {url}: the URL has no host", url=url)
 
@@ -88,11 +178,17 @@ class DomainBlock:
     ``old.reddit.com``, not ``notreddit.com``)."""
 
     def __init__(self, domains: Iterable[str] = DEFAULT_BLOCK) -> None:
-        self.domains = tuple(sorted({d.strip().lower().strip(".") for d in domains if d.strip()}))
+        normal = (normalize_host(d.strip().lstrip(".")) for d in domains if d.strip())
+        self.domains = tuple(sorted({d for d in normal if d}))
 
     def blocked(self, url: str) -> str | None:
-        """The block-list entry that matches ``url``'s host, or None."""
-        host = (urlsplit(url).hostname or "").rstrip(".")
+        """The block-list entry that matches ``url``'s host, or None.
+
+        Hosts are compared in :func:`normalize_host` form, so ``reddit\u3002com``,
+        ``REDDIT.com.`` and ``xn--`` spellings match ``reddit.com``. Raises
+        :class:`BlockedError` for a URL whose host cannot be parsed.
+        """
+        host = url_host(url)
         return next((d for d in self.domains if host == d or host.endswith("." + d)), None)
 
     def check(self, url: str) -> None:
@@ -101,11 +197,19 @@ class DomainBlock:
             raise BlockedError(f"refused {url}: {entry} is on the block list", url=url)
 
     def filter(self, results: Iterable[SearchResult]) -> list[SearchResult]:
-        """``results`` without those on blocked domains or with non-http(s) URLs."""
-        return [
-            r for r in results
-            if urlsplit(r.url).scheme in ("http", "https") and not self.blocked(r.url)
-        ]
+        """``results`` without those on blocked domains, with non-http(s) URLs or with URLs
+        that cannot be parsed (an engine can return ``http://[::1``)."""
+        kept = []
+        for r in results:
+            try:
+                check_scheme(r.url)
+                if self.blocked(r.url):
+                    continue
+            except BlockedError as exc:
+                log.debug("dropped a search result: %s", exc)
+                continue
+            kept.append(r)
+        return kept
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -129,16 +233,19 @@ def _is_ip(host: str) -> bool:
 class GuardedBackend(httpcore.NetworkBackend):
     """An httpcore network backend that connects only to addresses :func:`address_problem`
     accepts. ``inner`` does the actual connecting (tests pass one that reaches a loopback
-    server); ``allow_private`` turns the address check off for intranets."""
+    server); ``allow_private`` turns the address check off for intranets, except for the
+    cloud metadata service, which only ``allow_metadata`` opens."""
 
     def __init__(
         self,
         *,
         allow_private: bool = False,
+        allow_metadata: bool = False,
         resolver: Resolver = system_resolver,
         inner: httpcore.NetworkBackend | None = None,
     ) -> None:
         self.allow_private = allow_private
+        self.allow_metadata = allow_metadata
         self._resolve = resolver
         self._inner = inner or httpcore.SyncBackend()
 
@@ -151,27 +258,42 @@ class GuardedBackend(httpcore.NetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
         """Resolve ``host``, refuse non-public addresses, connect to the first usable one."""
+        if not self.allow_metadata and normalize_host(host) in METADATA_NAMES:
+            raise BlockedError(f"{host} is the cloud metadata service; {_METADATA_HINT}")
         addresses = [host] if _is_ip(host) else list(self._resolve(host, port))
         refused: list[str] = []
         last_error: Exception | None = None
         for ip in addresses:
-            problem = None if self.allow_private else address_problem(ip)
+            problem = self._problem(ip)
             if problem:
                 refused.append(f"{ip}, {problem}")
                 continue
             try:
                 return self._inner.connect_tcp(
-                    ip, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                    ip,
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
                 )
             except httpcore.ConnectError as exc:  # try the host's next address
                 last_error = exc
         if last_error is not None:
             raise last_error
         if refused:
-            what = f"{host} is {refused[0].split(', ', 1)[1]}" if _is_ip(host) else \
-                f"{host} resolves to {'; '.join(refused)}"
-            raise BlockedError(f"{what}; {_ALLOW_HINT}")
+            what = (
+                f"{host} is {refused[0].split(', ', 1)[1]}"
+                if _is_ip(host)
+                else f"{host} resolves to {'; '.join(refused)}"
+            )
+            hint = _METADATA_HINT if "metadata service" in what else _ALLOW_HINT
+            raise BlockedError(f"{what}; {hint}")
         raise httpcore.ConnectError(f"{host} has no addresses")
+
+    def _problem(self, ip: str) -> str | None:
+        if not self.allow_metadata and (why := metadata_problem(ip)):
+            return why
+        return None if self.allow_private else address_problem(ip)
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
@@ -187,20 +309,17 @@ class GuardedBackend(httpcore.NetworkBackend):
 def guarded_transport(
     *,
     allow_private: bool = False,
+    allow_metadata: bool = False,
     resolver: Resolver = system_resolver,
     inner: httpcore.NetworkBackend | None = None,
     limits: httpx.Limits | None = None,
-) -> httpx.HTTPTransport:
-    """An httpx transport whose every connection goes through :class:`GuardedBackend`."""
-    limits = limits or httpx.Limits(max_connections=32, max_keepalive_connections=16)
-    transport = httpx.HTTPTransport(trust_env=False, limits=limits)
-    # httpx has no public hook for a network backend, so the pool is rebuilt with one; a
-    # proxy is deliberately not supported here, since it would be what the guard checks.
-    transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(trust_env=False),
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-        network_backend=GuardedBackend(allow_private=allow_private, resolver=resolver, inner=inner),
+) -> httpx.BaseTransport:
+    """An httpx transport whose every connection goes through :class:`GuardedBackend` and
+    obeys the current :func:`~webqa.web.transport.deadline`.
+
+    A proxy is deliberately not supported: through one, the guard would only see the proxy.
+    """
+    guarded = GuardedBackend(
+        allow_private=allow_private, allow_metadata=allow_metadata, resolver=resolver, inner=inner
     )
-    return transport
+    return PoolTransport(network_backend=DeadlineBackend(guarded), limits=limits)
