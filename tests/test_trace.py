@@ -165,7 +165,7 @@ def test_damaged_lines_are_skipped_and_reported_and_the_rest_stands(tmp_path):
     reasons = dict(trace.bad_lines)
     assert sorted(reasons) == sorted([i + 1 for i in damaged] + [len(raw) - 1, len(raw)])
     assert reasons[steps[0] + 1].startswith("not UTF-8 (byte 0xff")
-    assert reasons[steps[1] + 1] == "not an event (a JSON array)"
+    assert reasons[steps[1] + 1] == "not an event (it is an array)"
     assert reasons[steps[2] + 1] == "step event without 'observation'"
     assert reasons[steps[3] + 1].startswith("not JSON")
     assert reasons[steps[4] + 1] == "step event: 'n' is a string"

@@ -315,7 +315,7 @@ def _check(lines: Iterable[tuple[int, Any, str]], source: str) -> TraceFile:
                 continue
             if seen >= _HEADER_LINES:
                 break
-            bad.append((number, reason or f"not an event (a JSON {_kind(value)})"))
+            bad.append((number, reason or f"not an event (it is {_kind(value)})"))
             continue
         if reason:
             bad.append((number, reason))
@@ -333,8 +333,10 @@ def _check(lines: Iterable[tuple[int, Any, str]], source: str) -> TraceFile:
     if run is None:
         why = "empty file" if not seen else "no run event at its start"
         raise ConfigError(f"{source} is not a webqa trace ({why})")
-    for number, reason in bad:
-        log.warning("%s: line %d skipped: %s", source, number, reason)
+    if bad:
+        shown = "; ".join(f"line {n}: {r}" for n, r in bad[:3])
+        more = f"; and {len(bad) - 3} more" if len(bad) > 3 else ""
+        log.warning("%s: %d bad line(s) skipped (%s%s)", source, len(bad), shown, more)
     fmt = str(run["format"])
     return TraceFile(source, events, run, end, bad, fmt)
 
@@ -405,10 +407,10 @@ _LINK_ID = re.compile(r"\d{1,9}")
 def _check_event(value: Any) -> str:
     """What is wrong with ``value`` as an event ('' when nothing); fills in optional keys."""
     if not isinstance(value, dict):
-        return f"not an event (a JSON {_kind(value)})"
+        return f"not an event (it is {_kind(value)})"
     type_ = value.get("type")
     if not isinstance(type_, str):
-        return "no 'type'" if type_ is None else f"'type' is a {_kind(type_)}"
+        return "no 'type'" if type_ is None else f"'type' is {_kind(type_)}"
     schema = _SCHEMA.get(type_)
     if schema is None:
         return ""  # a kind of event this version does not know: kept, and ignored by the tools
@@ -418,7 +420,7 @@ def _check_event(value: Any) -> str:
                 return f"{type_} event without {key!r}"
             value[key] = default.copy() if isinstance(default, (dict, list)) else default
         elif not isinstance(value[key], types) or isinstance(value[key], bool) and int in types:
-            return f"{type_} event: {key!r} is a {_kind(value[key])}"
+            return f"{type_} event: {key!r} is {_kind(value[key])}"
     return _check_parts(type_, value)
 
 
@@ -443,29 +445,30 @@ def _check_parts(type_: str, value: dict[str, Any]) -> str:
 
 def _record_problem(value: Any, schema: Mapping[str, _Types]) -> str:
     if not isinstance(value, dict):
-        return f"is a {_kind(value)}"
+        return f"is {_kind(value)}"
     for key, types in schema.items():
         if key not in value:
             return f"without {key!r}"
         if not isinstance(value[key], types) or isinstance(value[key], bool) and int in types:
-            return f"with {key!r} a {_kind(value[key])}"
+            return f"with {key!r} as {_kind(value[key])}"
     for key in ("line_start", "line_end"):
         if key in value and (not isinstance(value[key], int) or isinstance(value[key], bool)):
-            return f"with {key!r} a {_kind(value[key])}"
+            return f"with {key!r} as {_kind(value[key])}"
     return ""
 
 
 def _kind(value: Any) -> str:
+    """The JSON kind of ``value``, with its article: "an object", "a string"."""
     names = {
-        dict: "object",
-        list: "array",
-        str: "string",
-        bool: "boolean",
-        int: "number",
-        float: "number",
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
         type(None): "null",
     }
-    return names.get(type(value), type(value).__name__)
+    return names.get(type(value), f"a {type(value).__name__}")
 
 
 def _short(text: str, limit: int = 80) -> str:

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from . import prompts
 from .errors import ConfigError
@@ -173,6 +172,7 @@ def trace_text(trace: TraceInput) -> str:
 
 
 _MARKER = re.compile(r"【(\d+)†([^】†\n]*)(?:†([^】\n]*))?】")
+_WEB_URL = re.compile(r"https?://[^\s'\"<>]+$", re.IGNORECASE)
 _CITE = re.compile(r"\[(\d{1,6})\]")
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:64em;margin:auto;padding:0 1em;color:#222}
@@ -221,7 +221,7 @@ def _url_html(url: str, pages: _Pages, text: str | None = None) -> str:
     anchor = pages.anchor(url)
     if anchor:
         return f"<a href='#{anchor}' title='{esc(url)}'>{label}</a>"
-    if urlsplit(url).scheme in ("http", "https"):
+    if _WEB_URL.match(url):
         return f"<a href='{esc(url)}' rel='noreferrer'>{label}</a>"
     shown = "" if text is None else f" <span class='url'>{esc(url)}</span>"
     return f"<span class='dead-link' title='{esc(url)}'>{label}</span>{shown}"
@@ -251,7 +251,7 @@ def _link_box(url: str, inner: str, pages: _Pages) -> str:
     anchor = pages.anchor(url)
     if anchor:
         return f"<a href='#{anchor}' title='{esc(url)}'>{inner}</a>"
-    if urlsplit(url).scheme in ("http", "https"):
+    if _WEB_URL.match(url):
         return f"<a href='{esc(url)}' rel='noreferrer' title='{esc(url)}'>{inner}</a>"
     return f"{inner} <span class='url'>{esc(url)}</span>"
 
