@@ -37,8 +37,13 @@ def test_lone_surrogates_anywhere_are_written_as_replacement_characters(tmp_path
     path = tmp_path / "t.jsonl"
     with TraceWriter(path) as w:
         w.write("run", format=FORMAT, question="what is \ud800?")
-        w.write("step", n=1, observation="obs \udfff", action="Search \ud83d\ude00",
-                nested={"k\ud800": ["x\udc00", Box("y\ud801")]})
+        w.write(
+            "step",
+            n=1,
+            observation="obs \udfff",
+            action="Search \ud83d\ude00",
+            nested={"k\ud800": ["x\udc00", Box("y\ud801")]},
+        )
     events = read_trace(path)
     assert [e["type"] for e in events] == ["run", "step"]
     assert events[0]["question"] == "what is \ufffd?"
@@ -55,8 +60,17 @@ def test_values_json_cannot_hold_are_written_by_a_fallback(tmp_path):
     loop.append(loop)
     with TraceWriter(path) as w:
         w.write("run", format=FORMAT, question="q")
-        w.write("step", n=1, observation="o", weird=object(), nan=math.nan, loop=loop,
-                bad=Unprintable(), keys={(1, 2): "tuple key"}, tags={"a"})
+        w.write(
+            "step",
+            n=1,
+            observation="o",
+            weird=object(),
+            nan=math.nan,
+            loop=loop,
+            bad=Unprintable(),
+            keys={(1, 2): "tuple key"},
+            tags={"a"},
+        )
     step = read_trace(path)[1]
     assert step["weird"].startswith("<object object")
     assert step["nan"] == "nan"
@@ -150,14 +164,16 @@ def test_damaged_lines_are_skipped_and_reported_and_the_rest_stands(tmp_path):
     damaged = {
         steps[0]: raw[steps[0]][:40] + b"\xff\xfe" + raw[steps[0]][40:],  # a bad byte
         steps[1]: b"[1, 2, 3]",  # not an object
-        steps[2]: json.dumps({k: v for k, v in events[steps[2]].items()
-                              if k != "observation"}).encode(),  # a key missing
+        steps[2]: json.dumps(
+            {k: v for k, v in events[steps[2]].items() if k != "observation"}
+        ).encode(),  # a key missing
         steps[3]: b"{this is not json",
         steps[4]: json.dumps({**events[steps[4]], "n": "five"}).encode(),  # a wrong type
     }
     text = "naïve “quote” é".encode()
-    cut = json.dumps({"type": "step", "n": 99, "observation": "x", "action": "é"},
-                     ensure_ascii=False).encode()
+    cut = json.dumps(
+        {"type": "step", "n": 99, "observation": "x", "action": "é"}, ensure_ascii=False
+    ).encode()
     raw = [damaged.get(i, line) for i, line in enumerate(raw)] + [text[:-1], cut[:-3]]
     path = tmp_path / "t.jsonl"
     path.write_bytes(b"\n".join(raw))  # the last line is cut inside a multi-byte character
@@ -186,17 +202,24 @@ def test_a_trace_without_end_is_cut_off(tmp_path):
 
 
 def test_optional_keys_are_filled_in_so_readers_can_index(tmp_path):
-    trace = check_events([
-        {"type": "run", "format": FORMAT},
-        {"type": "step", "n": 1, "observation": "o"},
-        {"type": "answer"},
-        {"type": "end", "status": "answered"},
-        {"type": "something-new", "x": 1},
-    ])
+    trace = check_events(
+        [
+            {"type": "run", "format": FORMAT},
+            {"type": "step", "n": 1, "observation": "o"},
+            {"type": "answer"},
+            {"type": "end", "status": "answered"},
+            {"type": "something-new", "x": 1},
+        ]
+    )
     step = trace.steps[0]
     assert (step["command"], step["error"], step["action"], step["usage"]) == (None, None, "", {})
-    assert trace.answer == {"type": "answer", "text": "", "raw": None, "citations": [],
-                            "quotes": []}
+    assert trace.answer == {
+        "type": "answer",
+        "text": "",
+        "raw": None,
+        "citations": [],
+        "quotes": [],
+    }
     assert trace.run["config"] == {} and trace.question == ""
     assert [e["type"] for e in trace.events][-1] == "something-new"
 
@@ -205,8 +228,9 @@ def test_hostile_lines_are_bounded(tmp_path):
     head = json.dumps({"type": "run", "format": FORMAT, "question": "q"})
     deep = "[" * 200_000 + "]" * 200_000
     digits = '{"type": "step", "n": ' + "9" * 50_000 + ', "observation": "o"}'
-    links = json.dumps({"type": "page", "key": "k", "lines": [],
-                        "links": {"9" * 5000: {"url": "u", "text": "t"}}})
+    links = json.dumps(
+        {"type": "page", "key": "k", "lines": [], "links": {"9" * 5000: {"url": "u", "text": "t"}}}
+    )
     path = tmp_path / "t.jsonl"
     path.write_text("\n".join([head, deep, digits, links]))
     start = time.monotonic()

@@ -81,8 +81,12 @@ class Tree(HTMLParser):
         self.feed(page)
 
     def handle_starttag(self, tag, attrs):
-        element = {"tag": tag, "attrs": dict(attrs), "text": "",
-                   "classes": (dict(attrs).get("class") or "").split()}
+        element = {
+            "tag": tag,
+            "attrs": dict(attrs),
+            "text": "",
+            "classes": (dict(attrs).get("class") or "").split(),
+        }
         self.elements.append(element)
         if tag not in self.VOID:
             self.open.append(element)
@@ -97,9 +101,13 @@ class Tree(HTMLParser):
             element["text"] += data
 
     def find(self, tag=None, cls=None, **attrs):
-        return [e for e in self.elements
-                if (tag is None or e["tag"] == tag) and (cls is None or cls in e["classes"])
-                and all(e["attrs"].get(k) == v for k, v in attrs.items())]
+        return [
+            e
+            for e in self.elements
+            if (tag is None or e["tag"] == tag)
+            and (cls is None or cls in e["classes"])
+            and all(e["attrs"].get(k) == v for k, v in attrs.items())
+        ]
 
     def by_id(self, ident):
         found = [e for e in self.elements if e["attrs"].get("id") == ident]
@@ -140,8 +148,10 @@ def test_html_of_a_finished_run(tmp_path):
     assert len(steps) == 7
     for n, step in enumerate(steps, 1):
         assert step["attrs"]["id"] == f"step-{n}"
-        assert f"Observation shown before this action (what the policy saw when it chose step {n})" \
+        assert (
+            f"Observation shown before this action (what the policy saw when it chose step {n})"
             in step["text"]
+        )
 
     # Link markers are visible text, never raw 【】 boxes; local:// links are not dead links.
     assert "【" not in page and "】" not in page
@@ -155,8 +165,10 @@ def test_html_of_a_finished_run(tmp_path):
 
     # Quotes are highlighted inside their page snapshot.
     marks = [m["text"] for m in tree.find("mark")]
-    assert "Ganymede is the largest moon in the Solar System, with a diameter of 5,268 " \
-           "kilometres." in marks
+    assert (
+        "Ganymede is the largest moon in the Solar System, with a diameter of 5,268 "
+        "kilometres." in marks
+    )
     quoted = tree.find("li", cls="quoted")
     assert {q["attrs"]["id"] for q in quoted} == {"page-2-L37", "page-2-L38"}
     assert tree.by_id("page-2-L37")["attrs"]["data-quotes"] == "ref-1 ref-2"
