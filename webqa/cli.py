@@ -195,6 +195,7 @@ COMMANDS = {
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; with ``command``, only that subcommand gets its arguments.
 
+    ``command=""`` adds no subcommand's arguments: enough for ``webqa --help`` and ``--version``.
     Building every subcommand's arguments costs more than the rest of ``webqa --help``.
     """
     parser = argparse.ArgumentParser(
@@ -349,7 +350,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
-    parser = build_parser(command if command in COMMANDS else None)
+    # no subcommand named: the top-level help or an error, neither needs subcommand arguments
+    parser = build_parser(command if command in COMMANDS else "")
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
