@@ -214,7 +214,7 @@ def test_deadline_counts_the_waits():
     tries = len(fake.waits) + 1
     assert len(server.requests) == tries
     assert str(err.value) == (
-        f"the LLM at {server.url} did not answer within 10 s ({tries} tries; the last try: "
+        f"the LLM at {server.url} gave no usable answer within 10 s ({tries} tries; the last: "
         "HTTP 500 (chatserver: scripted HTTP 500)); giving up"
     )
     assert (err.value.status, err.value.tries, err.value.retryable) == (500, tries, True)

@@ -322,7 +322,7 @@ class ChatClient:
             )
         elif event.gave_up == "deadline":
             message = (
-                f"{at} did not answer within {self.timeout:g} s ({n}; the last try: "
+                f"{at} gave no usable answer within {self.timeout:g} s ({n}; the last: "
                 f"{_short(cause) if cause is not None else error}); giving up"
             )
         else:
