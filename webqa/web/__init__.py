@@ -41,6 +41,7 @@ def open_live_web(
     *,
     engine: str | SearchEngine | None = None,
     allow_private: bool = False,
+    allow_metadata: bool = False,
     block: Iterable[str] | None = None,
     searxng_url: str | None = None,
     brave_api_key: str | None = None,
@@ -55,11 +56,17 @@ def open_live_web(
     duckduckgo) or a ready :class:`SearchEngine`. ``block`` is the whole list of refused
     domains (with their subdomains); None means :data:`DEFAULT_BLOCK` (reddit.com, quora.com)
     and an empty list blocks nothing. ``allow_private`` lets fetches reach loopback and
-    private addresses. ``client`` is for the search API only; the page source always builds
-    its own guarded client.
+    private addresses, but never the cloud metadata service (169.254.169.254 and kin), which
+    only ``allow_metadata`` opens. ``client`` is for the search API only; the page source
+    always builds its own guarded client.
     """
     domains = DEFAULT_BLOCK if block is None else tuple(block)
-    config = replace(config or FetchConfig(), allow_private=allow_private, blocked_domains=domains)
+    config = replace(
+        config or FetchConfig(),
+        allow_private=allow_private,
+        allow_metadata=allow_metadata,
+        blocked_domains=domains,
+    )
     if engine is None or isinstance(engine, str):
         engine = make_engine(
             engine,

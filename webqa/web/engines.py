@@ -296,7 +296,11 @@ class _HttpEngine:
 
 
 class SearXNG(_HttpEngine):
-    """A SearXNG instance's JSON API (``/search?q=…&format=json``) at ``base_url``."""
+    """A SearXNG instance's JSON API (``/search?q=…&format=json``) at ``base_url``.
+
+    ``timeout`` is the total for one search; ``max_bytes`` and ``max_decoded_bytes`` cap its
+    answer (see :class:`_HttpEngine`).
+    """
 
     name = "searxng"
     label = "SearXNG"
@@ -309,8 +313,18 @@ class SearXNG(_HttpEngine):
         block: DomainBlock | None = None,
         retry: RetryPolicy | None = None,
         timeout: float = 15.0,
+        max_bytes: int = MAX_RESPONSE_BYTES,
+        max_decoded_bytes: int = MAX_DECODED_RESPONSE_BYTES,
     ) -> None:
-        super().__init__(base_url, client=client, block=block, retry=retry, timeout=timeout)
+        super().__init__(
+            base_url,
+            client=client,
+            block=block,
+            retry=retry,
+            timeout=timeout,
+            max_bytes=max_bytes,
+            max_decoded_bytes=max_decoded_bytes,
+        )
 
     def search(self, query: str, limit: int = 10) -> list[SearchResult]:
         """Up to ``limit`` results for ``query``; an error if every engine of the instance failed
@@ -345,7 +359,11 @@ class SearXNG(_HttpEngine):
 
 
 class Brave(_HttpEngine):
-    """The Brave Search API (``/res/v1/web/search``), keyed by ``X-Subscription-Token``."""
+    """The Brave Search API (``/res/v1/web/search``), keyed by ``X-Subscription-Token``.
+
+    ``timeout`` is the total for one search; ``max_bytes`` and ``max_decoded_bytes`` cap its
+    answer (see :class:`_HttpEngine`).
+    """
 
     name = "brave"
     label = "Brave Search"
@@ -359,13 +377,23 @@ class Brave(_HttpEngine):
         block: DomainBlock | None = None,
         retry: RetryPolicy | None = None,
         timeout: float = 15.0,
+        max_bytes: int = MAX_RESPONSE_BYTES,
+        max_decoded_bytes: int = MAX_DECODED_RESPONSE_BYTES,
     ) -> None:
         if not api_key:
             raise ConfigError(
                 "Brave Search needs an API key: set BRAVE_API_KEY "
                 "(get one at https://api-dashboard.search.brave.com)"
             )
-        super().__init__(base_url, client=client, block=block, retry=retry, timeout=timeout)
+        super().__init__(
+            base_url,
+            client=client,
+            block=block,
+            retry=retry,
+            timeout=timeout,
+            max_bytes=max_bytes,
+            max_decoded_bytes=max_decoded_bytes,
+        )
         self._key = api_key
 
     def search(self, query: str, limit: int = 10) -> list[SearchResult]:

@@ -110,15 +110,20 @@ def make_client(
     )
 
 
-def check_url(url: str) -> httpx.URL:
-    """``url`` parsed as httpx will send it; raises :class:`BlockedError` for a non-http(s) URL
-    and :class:`FetchError` for one that cannot be sent (bad IDNA label, NUL byte, lone
-    surrogate, bad port), instead of the parser's own exceptions."""
+def check_url(url: str, block: DomainBlock | None = None) -> httpx.URL:
+    """``url`` parsed as httpx will send it.
+
+    Raises :class:`BlockedError` for a non-http(s) URL or one on ``block``, and
+    :class:`FetchError` for one that cannot be sent (bad IDNA label, NUL byte, lone
+    surrogate, bad port), instead of the parser's own exceptions.
+    """
     shown = url.encode("utf-8", "backslashreplace").decode("utf-8")  # no lone surrogates
     try:
         if shown != url:
             url.encode("utf-8")  # raises: a lone surrogate cannot be sent (or logged)
         check_scheme(url)
+        if block is not None:
+            block.check(url)
         parsed = httpx.URL(url)
         parsed.host  # noqa: B018 (decoding the IDNA host is part of the check)
     except (httpx.InvalidURL, idna.IDNAError, UnicodeError, ValueError) as exc:
@@ -160,8 +165,7 @@ class HttpSource:
     def fetch(self, url: str) -> Document:
         """The document at ``url`` (after redirects), from the cache when already fetched."""
         url = strip_fragment(url.strip())
-        check_url(url)
-        self._block.check(url)
+        check_url(url, self._block)
         cached = self._cache.get(url)
         if cached is not None:
             return cached
@@ -217,8 +221,7 @@ class HttpSource:
                     f"starting at {url}",
                     url=url,
                 )
-            check_url(target)  # the guard checks the address when connecting
-            self._block.check(target)
+            check_url(target, self._block)  # the guard checks the address when connecting
             cached = self._cache.get(target)
             if cached is not None:
                 return cached
@@ -349,6 +352,13 @@ class HttpSource:
         except httpx.HTTPError as exc:
             raise FetchError(
                 f"fetching {url} failed ({type(exc).__name__}: {exc})", url=url
+            ) from exc
+        except (idna.IDNAError, UnicodeError, ValueError) as exc:
+            # httpx parses a redirect's Location even when not following it.
+            raise FetchError(
+                f"fetching {url} failed: the answer holds a URL that cannot be parsed "
+                f"({type(exc).__name__}: {exc})",
+                url=url,
             ) from exc
         except (zlib.error, brotli.error) as exc:
             raise FetchError(
