@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 from html.parser import HTMLParser
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from webqa.errors import ConfigError
-from webqa.trace import load_trace
+from webqa.trace import load_trace, parse_trace
 from webqa.tracetools import (
     DIFF_LINES,
     compare_observations,
@@ -207,6 +208,37 @@ def test_html_shows_bad_lines_and_escapes_what_pages_hold(tmp_path):
     assert "<script>alert(1)</script>" in tree.by_id("step-1")["text"]
 
 
+def test_a_quote_across_lines_and_link_markers_is_marked_exactly():
+    run = {"type": "run", "format": "webqa-trace/1", "question": "q"}
+    page = {
+        "type": "page",
+        "key": "https://example.org/a",
+        "url": "https://example.org/a",
+        "title": "A",
+        "lines": ["intro", "The four largest moons of 【0†Jupiter】: Io, Europa", "and Callisto."],
+        "links": {"0": {"url": "https://example.org/jupiter", "text": "Jupiter"}},
+    }
+    quote = {"url": page["url"], "title": "A", "line_start": 1, "line_end": 2}
+    answer = {
+        "type": "answer",
+        "text": "Io [1], and more [7].",
+        "citations": [{**quote, "n": 1, "quote": "moons of Jupiter: Io, Europa and Callisto"}],
+        "quotes": [{**quote, "text": "moons of Jupiter: Io, Europa and Callisto"}],
+    }
+    far = {**answer["citations"][0], "n": 2, "line_start": 90, "line_end": 95, "cited": False}
+    answer["citations"].append(far)
+    tree = Tree(trace_html([run, page, answer]))
+    check_self_contained(tree)
+    assert [m["text"] for m in tree.find("mark")] == [
+        "moons of [0]Jupiter: Io, Europa",
+        "and Callisto",
+    ]
+    assert tree.find("a", href="https://example.org/jupiter")  # a web link stays a link
+    assert tree.find("span", cls="cite-missing")[0]["text"] == "[7]"
+    assert "show in page" not in tree.by_id("ref-2")["text"]  # lines the page does not have
+    assert "open" in tree.by_id("page-1")["attrs"]  # a page with a quote starts open
+
+
 def test_run_quotes_prefers_the_answer():
     quotes = run_quotes(load_trace(MOON))
     assert [q["text"][:8] for q in quotes] == ["Ganymede", "It is la"]
@@ -397,25 +429,35 @@ def test_fuzzed_traces_raise_nothing_but_config_errors(tmp_path):
     path, out = tmp_path / "t.jsonl", tmp_path / "out.jsonl"
     outcomes = {"read": 0, "refused": 0, "bad lines": 0, "cut off": 0}
     start = time.monotonic()
-    for _ in range(1000):
+    for number in range(1000):
         data = rng.choice(originals)
         for _ in range(rng.randint(1, 3)):
             data = _mutate(rng, data) or b" "
-        path.write_bytes(data)
+        # Every tenth goes through a file, as the CLI reads it; the rest stay in memory.
+        through_file = number % 10 == 0
+        if through_file:
+            path.write_bytes(data)
         try:
-            trace = load_trace(path)
+            trace = load_trace(path) if through_file else parse_trace(data, "mutant")
         except ConfigError:
             outcomes["refused"] += 1
-            with pytest.raises(ConfigError):
-                export_examples([path], out)
+            if through_file:
+                with pytest.raises(ConfigError):
+                    export_examples([path], out)
             continue
         outcomes["read"] += 1
         outcomes["bad lines"] += bool(trace.bad_lines)
         outcomes["cut off"] += trace.cut_off
         assert isinstance(trace_text(trace), str)
-        assert trace_html(trace).endswith("</html>")
+        page = trace_html(trace)
+        assert page.endswith("</html>")
+        if outcomes["read"] % 10 == 0:
+            check_self_contained(Tree(page))
         run_quotes(trace)
-        export_examples([path], out)
+        if through_file:
+            export_examples([path], out)
+        else:
+            export_examples([trace], os.devnull)
         replay(trace, run=lambda t: [s["observation"] for s in t.steps])
     elapsed = time.monotonic() - start
     assert elapsed < 20, elapsed

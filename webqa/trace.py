@@ -39,6 +39,7 @@ __all__ = [
     "TraceWriter",
     "TraceFile",
     "load_trace",
+    "parse_trace",
     "check_events",
     "read_trace",
     "iter_trace",
@@ -257,7 +258,12 @@ def load_trace(path: str | Path) -> TraceFile:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read trace {path}: {exc}") from exc
-    return _check(_parse_lines(data), str(path))
+    return parse_trace(data, str(path))
+
+
+def parse_trace(data: bytes, source: str = "<trace>") -> TraceFile:
+    """Check a trace's bytes as :func:`load_trace` does; ``source`` names it in messages."""
+    return _check(_parse_lines(data), source)
 
 
 def check_events(events: Iterable[Any], source: str = "<events>") -> TraceFile:

@@ -265,50 +265,118 @@ def _loose_brackets(text: str) -> str:
     )
 
 
+class _Highlights:
+    """Where each quote lies in its page snapshot: character spans per line, or whole lines."""
+
+    def __init__(self, trace: TraceFile, pages: _Pages) -> None:
+        self.pages = {f"page-{i}": p for i, p in enumerate(trace.pages, 1)}
+        self.anchors = pages
+        self.spans: dict[str, dict[int, list[tuple[int, int, str]]]] = {}
+
+    def add(self, url: str, quote: dict[str, Any], text: str, ref: str) -> str:
+        """Record a quote; returns a "show in page" link, or '' when its page is not here."""
+        anchor = self.anchors.anchor(url) if url else None
+        start, end = quote.get("line_start"), quote.get("line_end", quote.get("line_start"))
+        if anchor is None or not isinstance(start, int) or not isinstance(end, int):
+            return ""
+        lines = self.pages[anchor]["lines"]
+        first, last = max(start, 0), min(end, start + 200, len(lines) - 1)
+        if first > last:
+            return ""
+        spans = self.spans.setdefault(anchor, {})
+        found = _find_quote(lines[first : last + 1], text)
+        for n in range(first, last + 1):
+            if found is None:
+                spans.setdefault(n, []).append((0, len(lines[n]), ref))
+            elif n - first in found:
+                a, b = found[n - first]
+                spans.setdefault(n, []).append((a, b, ref))
+        return f" <a class='in-page' href='#{anchor}-L{first}'>show in page</a>"
+
+
+def _find_quote(lines: list[str], text: str) -> dict[int, tuple[int, int]] | None:
+    """The span ``text`` takes in ``lines`` (markers read as their link text), per line."""
+    words = text.split()[:400]
+    if not words:
+        return None
+    joined = "\n".join(lines)
+    plain: list[str] = []
+    where: list[int] = []  # the index in ``joined`` of each character of ``plain``
+    pos = 0
+    for marker in _MARKER.finditer(joined):
+        plain.append(joined[pos : marker.start()])
+        where.extend(range(pos, marker.start()))
+        label_at = marker.start(2)
+        plain.append(marker[2])
+        where.extend(range(label_at, label_at + len(marker[2])))
+        pos = marker.end()
+    plain.append(joined[pos:])
+    where.extend(range(pos, len(joined)))
+    pattern = r"\s+".join(re.escape(w) for w in words)
+    match = re.search(pattern, "".join(plain), re.IGNORECASE)
+    if match is None or match.end() == match.start():
+        return None
+    a, b = where[match.start()], where[match.end() - 1] + 1
+    found: dict[int, tuple[int, int]] = {}
+    offset = 0
+    for n, line in enumerate(lines):
+        s, e = max(a, offset), min(b, offset + len(line))
+        if s < e:
+            found[n] = (s - offset, e - offset)
+        offset += len(line) + 1
+    return found
+
+
 def _page_html(
-    index: int, page: dict[str, Any], marks: dict[int, list[tuple[str, str]]], pages: _Pages
+    index: int, page: dict[str, Any], spans: dict[int, list[tuple[int, int, str]]], pages: _Pages
 ) -> str:
     esc = html.escape
     pid = f"page-{index}"
     rows = []
     for n, line in enumerate(page["lines"]):
-        quoted = marks.get(n, [])
+        quoted = spans.get(n, [])
         cls = " class='quoted'" if quoted else ""
-        refs = " ".join(ref for _, ref in quoted)
+        refs = " ".join(dict.fromkeys(ref for _, _, ref in quoted))
         data = f" data-quotes='{esc(refs)}'" if quoted else ""
-        rows.append(
-            f"<li value='{n}' id='{pid}-L{n}'{cls}{data}>"
-            f"{_line_html(line, [text for text, _ in quoted], page['links'], pages)}</li>"
-        )
+        body = _line_html(line, [(a, b) for a, b, _ in quoted], page["links"], pages)
+        rows.append(f"<li value='{n}' id='{pid}-L{n}'{cls}{data}>{body}</li>")
     where = (
         f"<span class='url'>{esc(page['url'])}</span>"
         if page["url"]
         else "<span class='url'>search results</span>"
     )
+    # A page holding a quote starts open, so "show in page" lands on visible text.
+    opened = " open" if spans else ""
     return (
-        f"<details class='page' id='{pid}'><summary>{esc(page['title'] or page['key'])} "
+        f"<details class='page' id='{pid}'{opened}><summary>{esc(page['title'] or page['key'])} "
         f"{where}</summary><ol class='lines' start='0'>{''.join(rows)}</ol></details>"
     )
 
 
 def _line_html(
-    line: str, quotes: list[str], links: dict[str, dict[str, Any]], pages: _Pages
+    line: str, spans: list[tuple[int, int]], links: dict[str, dict[str, Any]], pages: _Pages
 ) -> str:
-    """A page line, the part of it a quote took marked when it lies outside any link marker."""
+    """A page line with the parts quotes took marked; a mark never cuts a link marker."""
     markers = [m.span() for m in _MARKER.finditer(line)]
-    for text in quotes:
-        start = line.find(text) if text else -1
-        if start < 0:
-            continue
-        end = start + len(text)
-        if any(a < end and start < b for a, b in markers):
-            continue
-        return (
-            _marked(line[:start], links, pages)
-            + f"<mark>{html.escape(text)}</mark>"
-            + _marked(line[end:], links, pages)
-        )
-    return _marked(line, links, pages)
+    widened = []
+    for a, b in spans:
+        for s, e in markers:
+            if s < b and a < e:
+                a, b = min(a, s), max(b, e)
+        widened.append((a, b))
+    merged: list[tuple[int, int]] = []
+    for a, b in sorted(widened):
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    out, pos = [], 0
+    for a, b in merged:
+        out.append(_marked(line[pos:a], links, pages))
+        out.append(f"<mark>{_marked(line[a:b], links, pages)}</mark>")
+        pos = b
+    out.append(_marked(line[pos:], links, pages))
+    return "".join(out)
 
 
 def _answer_html(text: str, numbers: set[int]) -> str:
@@ -380,17 +448,8 @@ def trace_html(trace: TraceInput) -> str:
     )
 
     # Quotes: the references of the answer, or what an unfinished run had collected.
-    marks: dict[str, dict[int, list[tuple[str, str]]]] = {}
-
-    def mark(url: str, quote: dict[str, Any], text: str, ref: str) -> str:
-        anchor = pages.anchor(url) if url else None
-        start, end = quote.get("line_start"), quote.get("line_end", quote.get("line_start"))
-        if anchor is None or not isinstance(start, int) or not isinstance(end, int):
-            return ""
-        lines = marks.setdefault(anchor, {})
-        for n in range(max(start, 0), min(end, start + 200) + 1):
-            lines.setdefault(n, []).append((text, ref))
-        return f" <a class='in-page' href='#{anchor}-L{start}'>show in page</a>"
+    highlights = _Highlights(t, pages)
+    mark = highlights.add
 
     if answer is not None:
         numbers = {c["n"] for c in answer["citations"]}
@@ -452,7 +511,8 @@ def trace_html(trace: TraceInput) -> str:
     parts.append(f"<section id='steps'><h2>Steps ({len(steps)})</h2>{''.join(steps)}</section>")
 
     snapshots = [
-        _page_html(i, p, marks.get(f"page-{i}", {}), pages) for i, p in enumerate(t.pages, 1)
+        _page_html(i, p, highlights.spans.get(f"page-{i}", {}), pages)
+        for i, p in enumerate(t.pages, 1)
     ]
     parts.append(
         f"<section id='pages'><h2>Page snapshots ({len(snapshots)})</h2>{''.join(snapshots)}"
@@ -642,14 +702,14 @@ class ExportReport:
         return text
 
 
-def export_examples(paths: Iterable[str | Path], output: str | Path) -> ExportReport:
+def export_examples(paths: Iterable[str | Path | TraceFile], output: str | Path) -> ExportReport:
     """Write chat fine-tuning examples (OpenAI format): observation → command, quotes → answer.
 
     Only steps whose command was valid are exported: a demonstration's mistakes are not labels.
     Every input is checked before anything is written, so a file that is not a trace
     (``ConfigError``) leaves no partial output.
     """
-    traces = [load_trace(p) for p in paths]
+    traces = [p if isinstance(p, TraceFile) else load_trace(p) for p in paths]
     report = ExportReport(str(output), traces=len(traces))
     system, answer_system = prompts.load("system.md"), prompts.load("answer_system.md")
     roles = ("system", "user", "assistant")
