@@ -59,3 +59,21 @@ It allowed light to be seen from much farther away.</p>
 <ul><li>First order lenses are the largest.</li><li>Sixth order lenses are the smallest.</li></ul>
 </main></body></html>""",
 }
+
+
+class Watching:
+    """A policy wrapper that records every observation text it is shown (across runs)."""
+
+    def __init__(self, inner, seen=None):
+        self.inner, self.name = inner, inner.name
+        self.seen = [] if seen is None else seen
+
+    def start(self, question):
+        return Watching(self.inner.start(question), self.seen)
+
+    def act(self, obs):
+        self.seen.append(obs.text)
+        return self.inner.act(obs)
+
+    def answer(self, question, quotes):
+        return self.inner.answer(question, quotes)

@@ -3,21 +3,26 @@ import json
 import pytest
 
 from webqa.agent import Agent
-from webqa.browser import Browser, Limits
-from webqa.inspect import export_examples, replay, trace_html, trace_text
-from webqa.pages import Pages
+from webqa.browser import Limits
+from webqa.pages import WebLoader
 from webqa.policies import Reply, ScriptedPolicy
-from webqa.trace import TraceWriter, read_trace
-from memcorpus import SITE, MemoryCorpus
+from webqa.session import rerun
+from webqa.trace import TraceWriter, load_trace, read_trace
+from webqa.tracetools import export_examples, replay, trace_html, trace_text
+from memcorpus import SITE, MemoryCorpus, Watching
 
 Q = "When was the Pharos of Alexandria completed?"
 
 
 def make_agent(policy, tmp_path, **kw):
     corpus = MemoryCorpus(SITE)
-    browser = Browser(Pages(corpus, corpus), kw.pop("limits", Limits()))
-    trace = TraceWriter(tmp_path / "run.jsonl")
-    return Agent(policy, browser, trace=trace, **kw), tmp_path / "run.jsonl"
+    path = tmp_path / "run.jsonl"
+    path.unlink(missing_ok=True)
+    return Agent(policy, WebLoader(corpus, corpus), trace=path, **kw), path
+
+
+def replayed(path):
+    return replay(load_trace(path), run=lambda trace: rerun(trace.events))
 
 
 def test_full_run_cited_answer_and_trace(tmp_path):
@@ -54,10 +59,9 @@ def test_invalid_actions_become_observations_and_use_an_action(tmp_path):
          "Search Pharos", "Clicked on link 0", "Quote: the moon is made of cheese",
          "Open https://example.org/nowhere.html", "End: Answer"],
     )
-    seen = []
-    original = policy.act
-    policy.act = lambda obs: (seen.append(obs.text), original(obs))[1]
-    agent, path = make_agent(policy, tmp_path)
+    watch = Watching(policy)
+    seen = watch.seen
+    agent, path = make_agent(watch, tmp_path)
     answer = agent.run(Q)
     assert answer.status == "no_quotes"
     assert answer.usage.actions == 8 and answer.usage.invalid_actions == 4
@@ -99,6 +103,9 @@ def test_end_event_written_when_interrupted(tmp_path):
     class Interrupting:
         name = "x"
 
+        def start(self, question):
+            return self
+
         def act(self, obs):
             if obs.page is not None:
                 raise KeyboardInterrupt
@@ -112,7 +119,8 @@ def test_end_event_written_when_interrupted(tmp_path):
         agent.run(Q)
     events = read_trace(path)
     assert [e["type"] for e in events] == ["run", "page", "step", "end"]
-    assert events[-1]["status"] == "error" and events[-1]["error"] == "interrupted"
+    assert events[-1]["status"] == "interrupted"
+    assert events[-1]["error"] == "interrupted (Ctrl-C)"
 
 
 def test_replay_reproduces_and_export(tmp_path):
@@ -121,8 +129,8 @@ def test_replay_reproduces_and_export(tmp_path):
          "Back", "Scrolled down 1", "End: Answer"], "Around 280 BC [1].")
     agent, path = make_agent(policy, tmp_path)
     agent.run(Q)
-    same, total, first = replay(path)
-    assert (same, total, first) == (6, 6, None)
+    verdict = replayed(path)
+    assert (verdict.same, verdict.total, verdict.first_difference) == (6, 6, None)
 
     # A tampered snapshot is caught.
     lines = path.read_text().splitlines()
@@ -132,12 +140,13 @@ def test_replay_reproduces_and_export(tmp_path):
             e["lines"][0] = "something else"
     tampered = tmp_path / "tampered.jsonl"
     tampered.write_text("\n".join(json.dumps(e) for e in events) + "\n")
-    assert replay(tampered)[2] == 3
+    verdict = replayed(tampered)
+    assert verdict.first_difference == 3 and "something else" in verdict.diff
 
     out = tmp_path / "train.jsonl"
-    count = export_examples([path], out)
+    report = export_examples([path], out)
     rows = [json.loads(x) for x in out.read_text().splitlines()]
-    assert count == len(rows) == 6  # 5 valid steps + the answer
+    assert report.examples == len(rows) == 6  # 5 valid steps + the answer
     assert rows[0]["messages"][2] == {"role": "assistant", "content": "Search Pharos Alexandria"}
     assert rows[-1]["messages"][2]["content"] == "Around 280 BC [1]."
     assert "[1] Pharos of Alexandria (example.org)" in rows[-1]["messages"][1]["content"]
@@ -145,17 +154,6 @@ def test_replay_reproduces_and_export(tmp_path):
     text = trace_text(read_trace(path))
     assert "Quote: It was completed around 280 BC." in text and "Status: answered" in text
     assert "<details" in trace_html(read_trace(path))
-
-
-def test_torn_trace_line_is_skipped(tmp_path):
-    path = tmp_path / "t.jsonl"
-    w = TraceWriter(path)
-    w.write("run", format="webqa-trace/1", question="q")
-    w.write("step", n=1)
-    w.close()
-    with path.open("a") as f:
-        f.write('{"type": "step", "n": 2, "obs')
-    assert [e["type"] for e in read_trace(path)] == ["run", "step"]
 
 
 def test_no_quotes_says_whether_nothing_was_found_or_nothing_could_be_opened(tmp_path):
@@ -176,10 +174,8 @@ def test_a_failing_search_engine_is_named_as_such(tmp_path):
             raise SearchError("SearXNG at http://x answered HTTP 503")
 
     corpus = Down(SITE)
-    seen = []
-    policy = ScriptedPolicy(["Search Pharos", "End: Answer"])
-    original = policy.act
-    policy.act = lambda obs: (seen.append(obs.text), original(obs))[1]
-    answer = Agent(policy, Browser(Pages(corpus, corpus))).run(Q)
+    watch = Watching(ScriptedPolicy(["Search Pharos", "End: Answer"]))
+    seen = watch.seen
+    answer = Agent(watch, WebLoader(corpus, corpus)).run(Q)
     assert "The search failed: SearXNG at http://x answered HTTP 503" in seen[1]
     assert answer.status == "no_quotes" and "the search failed (SearXNG" in answer.error

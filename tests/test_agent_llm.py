@@ -7,7 +7,7 @@ from chatserver import ChatServer
 from webqa.agent import Agent
 from webqa.browser import Browser
 from webqa.llm import ChatClient
-from webqa.pages import Pages
+from webqa.pages import WebLoader
 from webqa.policies.llm import LLMPolicy
 from webqa.trace import TraceWriter, read_trace
 from memcorpus import SITE, MemoryCorpus
@@ -21,7 +21,7 @@ def run(server, tmp_path, **client_kw):
     corpus = MemoryCorpus(SITE)
     client = ChatClient("scripted-model", base_url=server.url, sleep=lambda s: None, **client_kw)
     path = tmp_path / "llm.jsonl"
-    agent = Agent(LLMPolicy(client), Browser(Pages(corpus, corpus)), trace=TraceWriter(path))
+    agent = Agent(LLMPolicy(client), WebLoader(corpus, corpus), trace=TraceWriter(path))
     return agent.run(Q), read_trace(path)
 
 
@@ -49,7 +49,7 @@ def test_429_with_retry_after_then_success(tmp_path):
     with ChatServer([("status", 429, {"Retry-After": "2"}), *GOOD]) as server:
         corpus = MemoryCorpus(SITE)
         client = ChatClient("m", base_url=server.url, sleep=waits.append)
-        answer = Agent(LLMPolicy(client), Browser(Pages(corpus, corpus))).run(Q)
+        answer = Agent(LLMPolicy(client), WebLoader(corpus, corpus)).run(Q)
     assert answer.status == "answered"
     assert waits == [2.0]
 

@@ -38,10 +38,11 @@ def test_batch_keeps_input_order_and_writes_traces(tmp_path):
              Item("What is the largest moon in the Solar System?", "m", ["Ganymede"])]
     seen = []
     answers = run_batch(items, corpus=SITE, policy="extractive", concurrency=3,
-                        traces=tmp_path / "traces", on_answer=lambda i, a: seen.append(i.id))
+                        traces=tmp_path / "traces",
+                        on_answer=lambda n, i, a: seen.append((n, i.id)))
     assert [a.question for a in answers] == [i.question for i in items]
     assert all(is_correct(a.text, i.answers) for a, i in zip(answers, items))
-    assert sorted(seen) == ["m", "n", "v"]
+    assert sorted(seen) == [(0, "n"), (1, "v"), (2, "m")]
     assert sorted(p.name for p in (tmp_path / "traces").iterdir()) == ["m.jsonl", "n.jsonl", "v.jsonl"]
 
 
@@ -63,7 +64,7 @@ def test_batch_through_a_scripted_llm_shares_one_client(tmp_path):
                                                     "Mars sol length", "Titan atmosphere"])]
     with ChatServer(default=model) as server:
         answers = run_batch(items, corpus=SITE, policy="llm", concurrency=4,
-                            model_options={"model": "m", "base_url": server.url},
+                            model="m", base_url=server.url,
                             traces=tmp_path, max_actions=20)
         requests = len(server.requests)
     assert [a.status for a in answers] == ["answered"] * 4

@@ -3,7 +3,7 @@ import pytest
 from webqa.browser import Browser, Limits
 from webqa.commands import parse
 from webqa.errors import FetchError, InvalidAction
-from webqa.pages import Pages
+from webqa.pages import WebLoader
 from memcorpus import SITE, MemoryCorpus
 
 INDEX = "https://example.org/index.html"
@@ -12,7 +12,7 @@ INDEX = "https://example.org/index.html"
 @pytest.fixture
 def browser():
     corpus = MemoryCorpus(SITE)
-    return Browser(Pages(corpus, corpus), Limits(window=3, max_quotes=3, max_total_quote_chars=300))
+    return Browser(WebLoader(corpus, corpus), Limits(window=3, max_quotes=3, max_total_quote_chars=300))
 
 
 def run(browser, text):
@@ -55,11 +55,12 @@ def test_find_next_occurrence_with_context_and_wrap(browser):
         result = run(browser, "Find in page: PHAROS")
         found.append((browser.view.cursor, browser.view.top))
     assert found == [(0, 0), (1, 0), (3, 1), (0, 0)]  # two lines of context above a match
-    assert "wrapped" in result
+    assert result.wrapped and "wrapped" in result.summary()
     run(browser, "Scrolled down 1")
     assert browser.view.cursor is None  # a scroll starts the next find from the new top
-    with pytest.raises(InvalidAction, match="not found"):
-        run(browser, "Find in page: submarine")
+    # No match is information, not a failure: the view stays where it was.
+    missed = run(browser, "Find in page: submarine")
+    assert missed.ok and missed.matches == 0 and "Not found" in missed.summary()
 
 
 def test_quote_is_page_text_not_retyping(browser):
@@ -114,7 +115,7 @@ def test_relative_open_and_external_link(browser):
 
 def test_no_results_page_says_so():
     corpus = MemoryCorpus(SITE)
-    b = Browser(Pages(corpus, corpus))
+    b = Browser(WebLoader(corpus, corpus))
     b.execute(parse("Search zzzzqqq"))
     assert "No results for 'zzzzqqq'" in b.view.page.lines[0]
     assert b.view.page.links == {}

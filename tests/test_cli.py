@@ -26,7 +26,7 @@ def page_text(url: str) -> str:
 def test_ask_json_answer_is_cited_verbatim(tmp_path, capsys):
     trace = tmp_path / "t.jsonl"
     code = main(["ask", "--corpus", str(SITE), "Who discovered the planet Neptune?", "--json",
-                 "--trace", str(trace), "--quiet"])
+                 "--trace", str(trace)])
     out, err = capsys.readouterr()
     assert code == 0
     answer = json.loads(out)
@@ -38,6 +38,14 @@ def test_ask_json_answer_is_cited_verbatim(tmp_path, capsys):
         assert c["quote"] in " ".join(page_text(c["url"]).split())  # verbatim, not just folded
     assert "no LLM configured" in err
     assert trace.exists()
+
+
+def test_quiet_ask_prints_nothing_on_stderr(tmp_path, capsys):
+    code = main(["ask", "--corpus", str(SITE), "Who discovered the planet Neptune?", "--json",
+                 "--trace", str(tmp_path / "t.jsonl"), "-q"])
+    out, err = capsys.readouterr()
+    assert code == 0 and json.loads(out)["status"] == "answered"
+    assert err == ""
 
 
 def test_ask_prints_answer_and_references(tmp_path, capsys):

@@ -24,7 +24,6 @@ from webqa.errors import FormatError
         ("Top", Command("top")),
         ("back", Command("back")),
         ("End: Answer", Command("end", "answer")),
-        ("End", Command("end", "answer")),
         ("End: Nonsense", Command("end", "nonsense")),
         ("end: controversial", Command("end", "controversial")),
         ("```\nScrolled down 1\n```", Command("scroll_down", "1")),
@@ -46,7 +45,12 @@ def test_parse_forgiving_forms(text, expected):
         ("I think the answer is 42", "Could not read a command"),
         ("Search pharos\nClicked on link 2", "several commands"),
         ("Scrolled down 9", "1, 2 or 3"),
-        ("Clicked on link first", "link id number"),
+        ("Clicked on link first", "needs a number"),
+        ("Clicked on link " + "9" * 5000, "characters long|needs a number"),
+        ("Clicked on link " + "9" * 4300, "needs a number"),
+        ("End", "End takes Answer"),
+        ("End.", "End takes Answer"),
+        ("end answer", "End takes Answer"),
         ("End: maybe", "Answer, Nonsense or Controversial"),
         ("Quote:", "needs an argument"),
         ("Search", "needs an argument"),
@@ -66,7 +70,30 @@ def test_quote_may_span_lines():
     [Command("search", "a b"), Command("click", "4"), Command("open", "https://x.org/"),
      Command("find", "x"), Command("quote", "y z"), Command("scroll_down", "2"),
      Command("scroll_up", "1"), Command("top"), Command("back"), Command("end", "answer"),
-     Command("end", "nonsense")],
+     Command("end", "nonsense"), Command("unquote", "2")],
 )
 def test_canonical_form_round_trips(cmd):
     assert parse(str(cmd)) == cmd
+
+
+def test_one_table_drives_parser_browser_and_prompt():
+    from webqa import prompts
+    from webqa.browser import Browser
+    from webqa.commands import SPECS
+
+    kinds = {spec.kind for spec in SPECS}
+    browser = Browser(loader=None)  # type: ignore[arg-type]
+    assert set(browser._handlers) == kinds
+    taught = {entry["kind"] for entry in prompts.commands()}
+    assert taught == kinds
+    # Every taught example parses to its own kind.
+    for entry in prompts.commands():
+        assert parse(entry["example"]).kind == entry["kind"]
+
+
+def test_no_private_helper_is_reachable_by_a_command_name():
+    from webqa.browser import Browser
+
+    browser = Browser(loader=None)  # type: ignore[arg-type]
+    with pytest.raises(KeyError):
+        browser.execute(Command("require_view"))  # type: ignore[arg-type]

@@ -2,7 +2,7 @@
 
 from webqa.agent import Agent
 from webqa.browser import Browser
-from webqa.pages import Pages
+from webqa.pages import WebLoader
 from webqa.policies.extractive import ExtractivePolicy
 from webqa.policies.relevance import Scorer, answer_kind, keywords, units
 from webqa.render import render_html
@@ -43,7 +43,7 @@ def test_scorer_prefers_the_sentence_with_the_asked_for_kind():
 
 def test_run_answers_with_verbatim_citations():
     corpus = MemoryCorpus(SITE)
-    answer = Agent(ExtractivePolicy(), Browser(Pages(corpus, corpus))).run(
+    answer = Agent(ExtractivePolicy(), WebLoader(corpus, corpus)).run(
         "Who invented the Fresnel lens?")
     assert answer.status == "answered"
     assert answer.text.startswith("The Fresnel lens was invented by Augustin-Jean Fresnel in 1822. [")
@@ -52,8 +52,7 @@ def test_run_answers_with_verbatim_citations():
 
 def test_no_match_searches_again_then_ends_without_quotes():
     corpus = MemoryCorpus(SITE)
-    browser = Browser(Pages(corpus, corpus))
-    answer = Agent(ExtractivePolicy(), browser).run("Qwzx vrbl?")
+    answer = Agent(ExtractivePolicy(), WebLoader(corpus, corpus)).run("Qwzx vrbl?")
     assert answer.status == "no_quotes"
     assert answer.usage.actions <= 5
 

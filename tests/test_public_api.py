@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_public_names_resolve():
-    expected = {"ask", "Answer", "Citation", "Browser", "Agent", "Pages", "ExtractivePolicy",
+    expected = {"ask", "Answer", "Citation", "Browser", "Agent", "WebLoader", "Session",
+                "ExtractivePolicy",
                 "LLMPolicy", "HumanPolicy", "ReplayPolicy", "ScriptedPolicy", "ChatClient",
                 "SearchEngine", "DocumentSource", "Document", "Page", "Quote", "TraceWriter",
                 "read_trace", "open_corpus", "WebQAError", "ModelError", "FetchError"}

@@ -18,11 +18,13 @@ def test_links_numbered_inline_resolved_and_deduplicated():
     page = render_html(html, URL)
     text = "\n".join(page.lines)
     assert "【0†A】" in text
-    assert "【0†A again】" in text  # same target keeps one id
-    assert "【1†elsewhere†other.net】" in text
-    assert "here" in text and "【2" not in text  # fragment and mailto links are plain text
+    assert "【1†A again】" in text  # another place on the page: its own id
+    assert "【2†elsewhere†other.net】" in text
+    assert "【3†here】" in text and "【4" not in text  # a same-page fragment is a link; mailto not
     assert page.links[0].url == "https://example.org/a.html"
-    assert page.links[1].url == "https://other.net/x"
+    assert page.links[1].url == "https://example.org/a.html#s"
+    assert page.links[2].url == "https://other.net/x"
+    assert page.links[3].url == "https://example.org/index.html#frag"
 
 
 def test_main_content_drops_nav_and_footer():
@@ -120,13 +122,24 @@ def test_quote_text_found_across_markup():
 def test_render_is_cached_per_run_not_per_scroll():
     from memcorpus import MemoryCorpus
 
-    from webqa.pages import Pages
+    from webqa.browser import Browser
+    from webqa.commands import parse
+    from webqa.pages import RenderCache, WebLoader
 
     corpus = MemoryCorpus(SITE)
-    pages = Pages(corpus, corpus)
-    first = pages.open(URL)
-    assert pages.open(URL + "#frag") is first
+    browser = Browser(WebLoader(corpus, corpus))
+    browser.execute(parse(f"Open {URL}"))
+    first = browser.view.page
+    browser.execute(parse(f"Open {URL}#frag"))
+    browser.execute(parse("Back"))
+    browser.execute(parse(f"Open {URL}"))
+    assert browser.view.page is first
     assert corpus.fetched == [URL]
+    # A render cache shared between runs renders a page once for all of them.
+    cache = RenderCache()
+    for _ in range(2):
+        Browser(WebLoader(corpus, corpus, cache=cache)).execute(parse(f"Open {URL}"))
+    assert corpus.fetched == [URL, URL]
 
 
 def test_page_that_is_a_list_of_links_keeps_its_links():

@@ -1,28 +1,53 @@
 """The loop: observation → policy → parse → browser → observation, then the answer phase.
 
-The agent knows no HTML and no HTTP. A command that cannot apply (ActionError) or a page that
-cannot be had (FetchError) becomes the next observation; a failing LLM (ModelError) ends the
-run with status ``error``. The trace gets every step as it finishes and always an ``end``.
+An :class:`Agent` holds what runs share (the policy, the page loader, the limits) and keeps no
+per-run state: :meth:`Agent.run` creates a :class:`Run` — browser, policy state, trace writer,
+counters — for each question and drops it after. So one agent answers any number of questions,
+one after another or from several threads, with the same result each time.
+
+The agent knows no HTML and no HTTP. A command that cannot apply or a page that cannot be had
+becomes the next observation; a failing LLM (ModelError) ends the run with status ``error``;
+the same failing action again and again ends it as ``stuck``. Every step is written to the
+trace as it finishes, and the ``end`` event always — for an unexpected exception (named, with
+its message) and for Ctrl-C or SIGTERM (status ``interrupted``) too.
 """
 
 from __future__ import annotations
 
+import logging
 import time
+import traceback
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, prompts
 from .answer import check_markers, citations_for
-from .browser import Browser
-from .commands import Command, parse
-from .errors import ActionError, FetchError, FormatError, ModelError, SearchError
+from .browser import Browser, Limits, Outcome
+from .commands import Command, clip, parse
+from .errors import ActionError, FetchError, ModelError
 from .observation import observe
-from .policies import Policy
+from .policies import Policy, Reply
+from .protocols import PageLoader
 from .records import Answer, Page, Status, Usage
-from .trace import TraceWriter
+from .trace import FORMAT, TraceWriter, default_trace_path
 
-__all__ = ["Agent", "StepInfo"]
+__all__ = ["Agent", "Run", "StepInfo", "Interrupted", "TraceTo"]
+
+log = logging.getLogger("webqa")
+
+#: Where a run's trace goes: a file path, a folder (one file per run), None or True for the
+#: default location (``$WEBQA_HOME/traces``), False for no trace.
+TraceTo = str | Path | bool | None
+
+#: The same failing action this many times in a row ends the run: it will not start working.
+REPEATS = 3
+
+
+class Interrupted(KeyboardInterrupt):
+    """Raised by the CLI's SIGTERM handler so a terminated run ends like Ctrl-C."""
 
 
 @dataclass(frozen=True)
@@ -33,132 +58,206 @@ class StepInfo:
     action: str
     error: str | None
     actions_left: int
+    outcome: Outcome | None = None
 
 
 class Agent:
-    """Runs one question through a policy and a browser."""
+    """Runs questions through a policy and a browser (see the module docstring)."""
 
-    def __init__(self, policy: Policy, browser: Browser, *, max_actions: int = 100,
-                 trace: TraceWriter | None = None, on_step: Callable[[StepInfo], None] | None = None,
+    def __init__(self, policy: Policy, loader: PageLoader, *, limits: Limits | None = None,
+                 max_actions: int = 100, max_failures: int = 10, trace: TraceTo = False,
+                 on_step: Callable[[StepInfo], None] | None = None,
                  config: dict[str, Any] | None = None) -> None:
-        self.policy, self.browser, self.max_actions = policy, browser, max_actions
-        self.trace, self.on_step, self.config = trace, on_step, config or {}
-        self._traced_pages: set[str] = set()
-        self._fetch_errors: list[str] = []
-        self._search_errors: list[str] = []
-        self._searches = self._empty_searches = 0
-        browser.on_page = self._page_shown
+        self.policy, self.loader = policy, loader
+        self.limits = limits or Limits()
+        self.max_actions, self.max_failures = max_actions, max_failures
+        self.trace, self.on_step = trace, on_step
+        self.config = {**(config or {}), "max_actions": max_actions,
+                       "max_failures": max_failures, "limits": self.limits.__dict__}
 
-    def run(self, question: str) -> Answer:
-        """Browse until the policy ends, a limit is hit or the LLM fails; then answer."""
-        usage, started = Usage(), time.monotonic()
-        self._fetch_errors, self._search_errors = [], []
-        self._searches = self._empty_searches = 0
-        self._event("run", format="webqa-trace/1", question=question, config=self.config,
+    def run(self, question: str, *, trace: TraceTo | TraceWriter | None = None,
+            on_step: Callable[[StepInfo], None] | None = None) -> Answer:
+        """Browse until the policy ends, a limit is hit or the LLM fails; then answer.
+
+        ``trace`` overrides the agent's trace destination for this run.
+        """
+        writer = _writer(self.trace if trace is None else trace)
+        return Run(self, question, writer, on_step or self.on_step).execute()
+
+
+def _writer(to: TraceTo | TraceWriter) -> TraceWriter | None:
+    if isinstance(to, TraceWriter) or to is False:
+        return to or None
+    if to is None or to is True:
+        return TraceWriter()
+    path = Path(to)
+    if path.is_dir():
+        run_id = uuid.uuid4().hex
+        return TraceWriter(path / default_trace_path(run_id).name, run_id=run_id)
+    return TraceWriter(path)
+
+
+class Run:
+    """One question's browsing: its browser, policy state, counters and trace."""
+
+    def __init__(self, agent: Agent, question: str, trace: TraceWriter | None,
+                 on_step: Callable[[StepInfo], None] | None) -> None:
+        self.agent, self.question, self.trace, self.on_step = agent, question, trace, on_step
+        self.browser = Browser(agent.loader, agent.limits, on_page=self._page_shown)
+        self.usage = Usage()
+        self.past: list[str] = []
+        self.outcomes: list[Outcome] = []
+        self.policy: Policy | None = None
+
+    def execute(self) -> Answer:
+        """Run the question to its end; the trace always gets its ``end`` event."""
+        started, usage = time.monotonic(), self.usage
+        self._event("run", format=FORMAT, question=self.question, config=self.agent.config,
                     versions={"webqa": __version__}, started=time.time())
-        answer = Answer(question, "", [], "error", usage, error="interrupted")
+        answer = Answer(self.question, "", [], "error", usage, error="interrupted")
+        extra: dict[str, Any] = {}
         try:
-            status, reason = self._browse(question, usage)
-            answer = self._answer(question, status, reason, usage)
+            self.policy = self.agent.policy.start(self.question)
+            status, reason = self._browse()
+            answer = self._answer(status, reason)
         except ModelError as exc:
-            answer = Answer(question, "", citations_for(self.browser.quotes, set()), "error",
-                            usage, error=str(exc))
+            answer = self._failed("error", str(exc))
+        except KeyboardInterrupt as exc:
+            why = "terminated (SIGTERM)" if isinstance(exc, Interrupted) else "interrupted (Ctrl-C)"
+            answer = self._failed("interrupted", why)
+            raise
+        except Exception as exc:  # a bug or a foreign error: end the run, say what it was
+            log.exception("webqa: the run failed unexpectedly")
+            answer = self._failed("error", f"internal error: {type(exc).__name__}: {exc}")
+            extra = {"exception": {"type": type(exc).__name__, "message": str(exc),
+                                   "traceback": traceback.format_exc(limit=20)}}
         finally:
             usage.seconds = round(time.monotonic() - started, 3)
             answer.trace_path = str(self.trace.path) if self.trace else None
-            self._event("end", status=answer.status, error=answer.error, usage=usage)
+            self._event("end", status=answer.status, error=answer.error, usage=usage, **extra)
             if self.trace:
                 self.trace.close()
         return answer
 
-    def _browse(self, question: str, usage: Usage) -> tuple[Status, str | None]:
-        past: list[str] = []
-        error, show_forms = None, False
-        while usage.actions < self.max_actions:
-            obs = observe(question, self.browser, past, self.max_actions - usage.actions, error,
-                          show_forms=show_forms)
+    def _browse(self) -> tuple[Status, str | None]:
+        max_actions, usage = self.agent.max_actions, self.usage
+        assert self.policy is not None
+        last: Outcome | None = None
+        while usage.actions < max_actions:
+            obs = observe(self.question, self.browser, self.past, max_actions - usage.actions, last)
             started = time.monotonic()
             reply = self.policy.act(obs)
             usage.actions += 1
             if reply.llm_calls:
                 usage.add_llm(reply.prompt_tokens, reply.completion_tokens)
-            cmd, result, error, show_forms = None, None, None, False
-            try:
-                cmd = parse(reply.text)
-                result = self.browser.execute(cmd)
-            except ActionError as exc:
-                error, show_forms = str(exc), isinstance(exc, FormatError)
-                usage.invalid_actions += 1
-            except SearchError as exc:
-                error = f"The search failed: {exc}"
-                self._search_errors.append(str(exc))
-            except FetchError as exc:
-                error = f"Could not open the page: {exc}"
-                self._fetch_errors.append(str(exc))
-            if cmd and cmd.kind == "search" and not error:
-                self._searches += 1
-                self._empty_searches += result == "0 results"
-            past.append(self._summary(cmd, reply.text, error))
-            self._event("step", n=usage.actions, observation=obs.text, action=reply.text,
-                        command=str(cmd) if cmd else None, result=result, error=error,
-                        ms=round((time.monotonic() - started) * 1000, 1),
-                        usage={"prompt_tokens": reply.prompt_tokens,
-                               "completion_tokens": reply.completion_tokens})
-            if self.on_step:
-                self.on_step(StepInfo(usage.actions, past[-1], error,
-                                      self.max_actions - usage.actions))
-            if cmd and cmd.kind == "end" and not error:
-                return ("answered", None) if cmd.arg == "answer" else ("refused", cmd.arg)
+            cmd, last = self._execute(reply.text)
+            self.past.append(_past_action(cmd, reply.text, last))
+            self.outcomes.append(last)
+            self._step(obs.text, reply, cmd, last, started)
+            if last.kind == "end" and last.ok:
+                return ("answered", None) if last.end == "answer" else ("refused", last.end)
             if self.browser.quotes_full:
                 return "answered", None  # WebGPT: the reference budget ends browsing
+            if usage.actions < max_actions and (stuck := self._stuck()):
+                return "stuck", stuck
         return "budget_exhausted", None
 
-    def _answer(self, question: str, status: Status, reason: str | None, usage: Usage) -> Answer:
-        quotes = self.browser.quotes
+    def _execute(self, text: str) -> tuple[Command | None, Outcome]:
+        cmd = None
+        try:
+            cmd = parse(text)
+            return cmd, self.browser.execute(cmd)
+        except (ActionError, FetchError) as exc:
+            if not isinstance(exc, FetchError):
+                self.usage.invalid_actions += 1
+            return cmd, Outcome.failed(cmd.kind if cmd else None, exc)
+
+    def _stuck(self) -> str | None:
+        """Why the run should stop now, or None: too many failures in a row, or one repeated."""
+        tail = []
+        for outcome in reversed(self.outcomes):
+            if outcome.ok:
+                break
+            tail.append(outcome)
+        if len(tail) >= self.agent.max_failures:
+            return f"{len(tail)} actions in a row failed (last: {tail[0].error})"
+        recent = self.past[-REPEATS:]
+        if len(tail) >= REPEATS and len(set(recent)) == 1:
+            return f"the same action failed {REPEATS} times in a row: {recent[0]}"
+        return None
+
+    def _answer(self, status: Status, reason: str | None) -> Answer:
+        quotes, usage = self.browser.quotes, self.usage
+        assert self.policy is not None
         if status == "refused":
-            return Answer(question, "", citations_for(quotes, set()), "refused", usage,
+            return Answer(self.question, "", citations_for(quotes, set()), "refused", usage,
                           refusal=reason)
+        if status == "stuck":
+            return self._failed("stuck", f"browsing stopped: {reason}")
         if not quotes:
             final: Status = "budget_exhausted" if status == "budget_exhausted" else "no_quotes"
-            return Answer(question, "", [], final, usage, error=self._why_no_quotes())
-        reply = self.policy.answer(question, quotes)
+            return Answer(self.question, "", [], final, usage, error=self._why_no_quotes())
+        reply = self.policy.answer(self.question, quotes)
         if reply.llm_calls:
             usage.add_llm(reply.prompt_tokens, reply.completion_tokens)
         text, cited, removed = check_markers(reply.text, len(quotes))
-        answer = Answer(question, text, citations_for(quotes, cited), "answered", usage,
+        answer = Answer(self.question, text, citations_for(quotes, cited), "answered", usage,
                         removed_markers=removed)
         self._event("answer", text=text, raw=reply.text, citations=answer.citations,
                     removed_markers=removed, quotes=quotes)
         return answer
 
+    def _failed(self, status: Status, error: str) -> Answer:
+        return Answer(self.question, "", citations_for(self.browser.quotes, set()), status,
+                      self.usage, error=error)
+
     def _why_no_quotes(self) -> str:
         """Tell "nothing found" from "found, but nothing could be opened"."""
         why = "browsing ended without any quote, so there is nothing to cite"
-        if self._search_errors and not self._searches:
-            return f"{why}: the search failed ({self._search_errors[-1]})"
-        if self._searches and self._empty_searches == self._searches:
+        searches = [o for o in self.outcomes if o.kind == "search"]
+        done = [o for o in searches if o.ok]
+        failed = [o for o in searches if o.failure == "search"]
+        fetches = [o for o in self.outcomes if o.failure == "fetch"]
+        if failed and not done:
+            return f"{why}: the search failed ({failed[-1].reason})"
+        if done and all(o.results == 0 for o in done):
             return f"{why}: every search came back empty"
-        if self._fetch_errors:
-            n = len(self._fetch_errors)
+        if fetches:
+            n = len(fetches)
             return (f"{why}: {n} page{'s' if n > 1 else ''} could not be opened "
-                    f"(last: {self._fetch_errors[-1]})")
+                    f"(last: {fetches[-1].reason})")
         return why
 
-    def _summary(self, cmd: Command | None, raw: str, error: str | None) -> str:
-        """The past-actions line: WebGPT's abbreviations, failures marked."""
-        if cmd is None or error:
-            shown = (str(cmd) if cmd else raw.strip().splitlines()[0] if raw.strip() else "(empty)")
-            return f"{shown[:100]} (failed)"
-        if cmd.kind in ("click", "open") and self.browser.view:
-            page = self.browser.view.page
-            return f"Clicked on link {page.title} ({page.domain})" if page.domain else str(cmd)
-        return "Quote" if cmd.kind == "quote" else str(cmd)
+    def _step(self, observation: str, reply: Reply, cmd: Command | None, outcome: Outcome,
+              started: float) -> None:
+        n, left = self.usage.actions, self.agent.max_actions - self.usage.actions
+        self._event("step", n=n, observation=observation, action=reply.text,
+                    command=str(cmd) if cmd else None, result=outcome.summary(),
+                    error=outcome.error, outcome=outcome.to_dict(),
+                    ms=round((time.monotonic() - started) * 1000, 1),
+                    usage={"prompt_tokens": reply.prompt_tokens,
+                           "completion_tokens": reply.completion_tokens})
+        if self.on_step:
+            self.on_step(StepInfo(n, self.past[-1], outcome.error, left, outcome))
 
     def _page_shown(self, key: str, page: Page) -> None:
-        if key not in self._traced_pages:
-            self._traced_pages.add(key)
-            self._event("page", **{**page.to_dict(), "key": key})
+        self._event("page", **{**page.to_dict(), "key": key})
 
     def _event(self, type_: str, **fields: Any) -> None:
         if self.trace:
             self.trace.write(type_, **fields)
+
+
+def _past_action(cmd: Command | None, raw: str, outcome: Outcome) -> str:
+    """The past-actions line: what was done, in the form the model may type."""
+    if cmd is None:
+        first = raw.strip().splitlines()[0] if raw.strip() else "(empty)"
+        shown = clip(first, 100)
+    elif cmd.kind == "quote" and outcome.ok:
+        words = cmd.arg.split()
+        shown = f"Quote: {' '.join(words[:8])}{' …' if len(words) > 8 else ''} → [{outcome.quote}]"
+    else:
+        shown = clip(str(cmd), 100)
+    if outcome.ok:
+        return shown
+    return prompts.message("failed_action", action=shown, reason=clip(outcome.error or "", 80))

@@ -1,7 +1,9 @@
-"""Many questions at once: concurrent runs sharing one corpus, one LLM client and one page cache.
+"""Many questions at once: concurrent runs of one :class:`~webqa.session.Session`.
 
 Each run is still the sequential loop of ``webqa ask`` with its own trace; the concurrency is
 across questions (threads: the runs spend their time waiting on the LLM and the network).
+Each answer is handed over as soon as it is ready, so a caller that writes them as they come
+loses nothing finished when the batch is interrupted.
 """
 
 from __future__ import annotations
@@ -9,19 +11,19 @@ from __future__ import annotations
 import json
 import re
 import sys
+import threading
 import unicodedata
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .api import ask, open_web, policy_factory
-from .errors import ConfigError
-from .pages import PageCache
-from .records import Answer
+from .errors import ConfigError, WebQAError
+from .records import Answer, Usage
+from .session import Session
 
-__all__ = ["Item", "read_questions", "run_batch", "is_correct"]
+__all__ = ["Item", "read_questions", "run_batch", "is_correct", "InOrder"]
 
 
 @dataclass
@@ -38,7 +40,7 @@ def read_questions(path: str | Path) -> list[Item]:
     with one question per line, or ``-`` for standard input."""
     try:
         text = sys.stdin.read() if str(path) == "-" else Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read questions from {path}: {exc}") from exc
     items = []
     for number, line in enumerate(text.splitlines(), 1):
@@ -50,7 +52,7 @@ def read_questions(path: str | Path) -> list[Item]:
                 row = json.loads(line)
                 items.append(Item(str(row["question"]), str(row.get("id", number)),
                                   [str(a) for a in row.get("answers", [])]))
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            except (json.JSONDecodeError, KeyError, TypeError, RecursionError) as exc:
                 raise ConfigError(f"{path}, line {number}: not a question object ({exc})") from exc
         else:
             items.append(Item(line, str(number)))
@@ -72,43 +74,75 @@ def is_correct(answer_text: str, golds: Iterable[str]) -> bool:
     return any(f" {_norm(g)} " in hay for g in golds if _norm(g))
 
 
-def run_batch(items: list[Item], *, corpus: str | Path | None = None, policy: str = "auto",
-              concurrency: int = 4, traces: str | Path | bool | None = None,
-              on_answer: Callable[[Item, Answer], None] | None = None,
-              model_options: dict[str, Any] | None = None, **options: Any) -> list[Answer]:
-    """Answer ``items`` with ``concurrency`` runs at a time; answers come back in input order.
+def run_batch(items: list[Item], *, concurrency: int = 4, traces: str | Path | bool | None = None,
+              session: Session | None = None,
+              on_answer: Callable[[int, Item, Answer], None] | None = None,
+              **options: Any) -> list[Answer]:
+    """Answer ``items`` with ``concurrency`` runs at a time; return the answers in input order.
 
-    ``traces`` is a folder for one trace per question (default: the user data dir; False:
-    none);
-    ``model_options`` go to :func:`webqa.api.policy_factory`, other ``options`` to
-    :func:`webqa.api.ask` (``max_actions``, ``limits``) or :func:`webqa.api.open_web`.
+    ``on_answer(index, item, answer)`` is called from the worker thread as each question
+    finishes (in any order; see :class:`InOrder` to write them in input order). ``traces`` is a
+    folder for one trace per question (default: the user data dir; False: none). Use
+    ``session``, or one opened from ``options`` (:class:`Session`'s arguments) and closed at
+    the end. A question whose run fails is answered with status ``error``; the rest go on. On
+    Ctrl-C the questions not yet started are cancelled, the running ones finish (and reach
+    ``on_answer``), then KeyboardInterrupt propagates.
     """
     if concurrency < 1:
         raise ConfigError("concurrency must be at least 1")
-    web_keys = {"engine", "allow_private", "block", "searxng_url"}
-    engine, source = open_web(corpus, **{k: v for k, v in options.items() if k in web_keys})
-    run_options = {k: v for k, v in options.items() if k not in web_keys}
-    new_policy = policy_factory(policy, **(model_options or {}))
-    # Pages of an offline corpus never change, so runs share their renders; the live web's may.
-    cache = PageCache() if corpus is not None else None
     folder = Path(traces) if traces not in (None, False, True) else None
     if folder:
         folder.mkdir(parents=True, exist_ok=True)
+    own = session is None
+    session = session or Session(**options)
 
-    def one(item: Item) -> Answer:
-        trace: Path | bool | None = None  # None: the default location
-        if folder:
-            trace = folder / f"{_safe(item.id)}.jsonl"
-        elif traces is False:
-            trace = False
-        answer = ask(item.question, policy=new_policy(), engine=engine, source=source,
-                     cache=cache, trace=trace, **run_options)
+    def one(index: int, item: Item) -> Answer:
+        trace: Path | bool | None = folder / f"{_safe(item.id)}.jsonl" if folder else (
+            False if traces is False else None)
+        try:
+            answer = session.ask(item.question, trace=trace)
+        except WebQAError as exc:
+            answer = Answer(item.question, "", [], "error", Usage(), error=str(exc))
         if on_answer:
-            on_answer(item, answer)
+            on_answer(index, item, answer)
         return answer
 
-    with ThreadPoolExecutor(concurrency) as pool:
-        return list(pool.map(one, items))
+    pool = ThreadPoolExecutor(concurrency)
+    try:
+        futures: list[Future[Answer]] = [pool.submit(one, i, item) for i, item in enumerate(items)]
+        return [future.result() for future in futures]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        if own:
+            session.close()
+
+
+class InOrder:
+    """Writes rows in input order though they arrive in any order (a reorder buffer).
+
+    :meth:`flush` writes whatever still waits behind a missing row — after an interrupted
+    batch, so nothing finished is lost; each row carries its own index for that case.
+    """
+
+    def __init__(self, write: Callable[[dict[str, Any]], None]) -> None:
+        self._write = write
+        self._next = 0
+        self._waiting: dict[int, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, index: int, row: dict[str, Any]) -> None:
+        """Take row ``index``; write it and any rows it was holding back."""
+        with self._lock:
+            self._waiting[index] = row
+            while self._next in self._waiting:
+                self._write(self._waiting.pop(self._next))
+                self._next += 1
+
+    def flush(self) -> None:
+        """Write the rows still waiting, in index order."""
+        with self._lock:
+            for index in sorted(self._waiting):
+                self._write(self._waiting.pop(index))
 
 
 def _safe(name: str) -> str:

@@ -1,27 +1,35 @@
-"""The text browser: executes one command at a time and keeps all browsing state.
+"""The text browser: executes one command at a time and keeps one run's browsing state.
 
-State is a history of views (page + first visible line) and the quotes collected so far.
-Search results are pages too, so click, scroll, find, quote and back behave the same on both.
-Errors are raised, never printed: :class:`ActionError` for a command that cannot apply,
-:class:`FetchError` for a page that could not be had; the view is unchanged after either.
+State is a history of views (page + first visible line), the quotes collected so far and the
+pages already opened in this run. A browser belongs to one run; pages shared between runs live
+in the loader's :class:`~webqa.pages.RenderCache`. Search results are pages too, so click,
+scroll, find, quote and back behave the same on both.
+
+:meth:`Browser.execute` returns an :class:`Outcome`: what happened, as data. A command that
+cannot apply raises :class:`ActionError`; a page that could not be had raises
+:class:`FetchError`; the view is unchanged after either.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
 
-from .commands import Command
-from .errors import InvalidAction
+from . import prompts
+from .commands import Command, Kind, clip
+from .errors import ActionError, FetchError, FormatError, InvalidAction, SearchError
+from .protocols import PageLoader
 from .records import Page, Quote
-from .textmatch import PageText
-from .urls import join
-from .pages import PageProvider
+from .textmatch import PageMatcher
+from .urls import join, strip_fragment
 
-__all__ = ["Browser", "View", "Limits", "FIND_CONTEXT"]
+__all__ = ["Browser", "View", "Limits", "Outcome", "Failure", "FIND_CONTEXT"]
 
 #: Lines shown above a Find match.
 FIND_CONTEXT = 2
+
+Failure = Literal["format", "invalid", "fetch", "search"]
 
 
 @dataclass
@@ -36,6 +44,8 @@ class Limits:
     """Longest single quote, in characters."""
     max_total_quote_chars: int = 6000
     """Total length of all quotes; browsing ends when it is reached (WebGPT)."""
+    min_quote_chars: int = 12
+    """Shortest quote: "." or "te" support nothing and would only use up the quote budget."""
 
 
 @dataclass
@@ -48,16 +58,110 @@ class View:
     """The line of the last Find match; the next Find starts after it. None after a scroll."""
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What one command did, as data: read by the loop, the observation, progress and traces."""
+
+    kind: Kind | None
+    """The command's kind (None when the text could not be parsed)."""
+    error: str | None = None
+    """Why the command could not be carried out (shown to the model); None when it was."""
+    failure: Failure | None = None
+    """Which kind of failure: unreadable text, a command that cannot apply, a fetch, a search."""
+    reason: str | None = None
+    """The failure's own words, without the framing of ``error`` (e.g. the fetcher's)."""
+    line: int | None = None
+    """The first line shown after the command."""
+    match_line: int | None = None
+    """The line a Find matched."""
+    match: int | None = None
+    """Which match a Find landed on (1-based) ..."""
+    matches: int | None = None
+    """... of how many on the page (0: not found)."""
+    wrapped: bool = False
+    """Whether a Find wrapped past the end of the page."""
+    results: int | None = None
+    """Results shown by a search."""
+    quote: int | None = None
+    """The number [n] of the quote taken or dropped."""
+    title: str | None = None
+    """The title of the page shown after the command."""
+    url: str | None = None
+    """Its URL ('' for search results)."""
+    redirected_from: str | None = None
+    """The URL asked for, when the page came from another one."""
+    end: str | None = None
+    """The reason of an End command: answer, nonsense or controversial."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether the command was carried out."""
+        return self.error is None
+
+    @classmethod
+    def failed(cls, kind: Kind | None, exc: ActionError | FetchError) -> Outcome:
+        """The outcome of a command that raised ``exc``."""
+        failure: Failure = ("format" if isinstance(exc, FormatError) else
+                            "invalid" if isinstance(exc, ActionError) else
+                            "search" if isinstance(exc, SearchError) else "fetch")
+        key = {"format": "{}", "invalid": "{}", "search": "search_failed",
+               "fetch": "fetch_failed"}[failure]
+        text = clip(str(exc), 400)
+        return cls(kind, error=text if key == "{}" else prompts.message(key, reason=text),
+                   failure=failure, reason=text)
+
+    def summary(self) -> str:
+        """One line saying what happened, for the observation and progress displays."""
+        if self.error is not None:
+            return self.error
+        m = prompts.message
+        if self.kind == "search":
+            return m("searched", results=self.results)
+        if self.kind in ("click", "open"):
+            text = m("opened", title=self.title or "", line=self.line or 0)
+            if self.redirected_from:
+                text += " " + m("redirected", url=self.redirected_from)
+            return text
+        if self.kind == "find":
+            if not self.matches:
+                return m("not_found")
+            text = m("found", line=self.match_line, match=self.match, matches=self.matches)
+            return text + (" " + m("wrapped") if self.wrapped else "")
+        if self.kind == "quote":
+            return m("quoted", n=self.quote, title=self.title or "")
+        if self.kind == "unquote":
+            return m("unquoted", n=self.quote)
+        if self.kind == "back":
+            return m("went_back", title=self.title or "")
+        if self.kind == "end":
+            return m("ended", reason=self.end)
+        return m("moved", line=self.line)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form for the trace's ``step`` event (only the fields that are set)."""
+        return {k: v for k, v in asdict(self).items() if v not in (None, False)}
+
+
 @dataclass
 class Browser:
-    """Runs commands against a :class:`PageProvider`."""
+    """Runs commands against a :class:`~webqa.protocols.PageLoader`, for one run."""
 
-    web: PageProvider
+    loader: PageLoader
     limits: Limits = field(default_factory=Limits)
     on_page: Callable[[str, Page], None] | None = None
-    """Called with (request key, page) for every page opened or searched, e.g. to trace it."""
+    """Called with (request key, page) the first time a page is shown in this run."""
     history: list[View] = field(default_factory=list)
     quotes: list[Quote] = field(default_factory=list)
+    _pages: dict[str, Page] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        # The one dispatch table: a command kind names its handler, nothing else can be reached.
+        self._handlers: dict[Kind, Callable[[str], Outcome]] = {
+            "search": self._search, "click": self._click, "open": self._open,
+            "find": self._find, "quote": self._quote, "unquote": self._unquote,
+            "scroll_down": self._scroll_down, "scroll_up": self._scroll_up,
+            "top": self._top, "back": self._back, "end": self._end,
+        }
 
     @property
     def view(self) -> View | None:
@@ -75,10 +179,9 @@ class Browser:
         lim = self.limits
         return len(self.quotes) >= lim.max_quotes or self.quote_chars >= lim.max_total_quote_chars
 
-    def execute(self, cmd: Command) -> str:
-        """Carry out ``cmd``; return a one-line summary of what happened."""
-        handler = getattr(self, "_" + cmd.kind)
-        return handler(cmd.arg)
+    def execute(self, cmd: Command) -> Outcome:
+        """Carry out ``cmd`` and say what happened; raises ActionError or FetchError."""
+        return self._handlers[cmd.kind](cmd.arg)
 
     def window(self) -> tuple[int, list[str]]:
         """The first line number and the lines currently visible."""
@@ -87,105 +190,146 @@ class Browser:
 
     # -- commands ---------------------------------------------------------------------------
 
-    def _search(self, query: str) -> str:
-        page = self.web.search(query)
-        self._show(page.key, page)
-        return f"{len(page.links)} results"
+    def _search(self, query: str) -> Outcome:
+        key = "search:" + " ".join(query.split())
+        page = self._pages.get(key) or self.loader.search(query)
+        self._show(key, page)
+        return Outcome("search", results=len(page.links), title=page.title, url="", line=0)
 
-    def _click(self, arg: str) -> str:
+    def _click(self, arg: str) -> Outcome:
         page = self._require_view().page
         link = page.links.get(int(arg))
         if link is None:
-            ids = f"0 to {max(page.links)}" if page.links else "none on this page"
-            raise InvalidAction(f"There is no link {arg} on this page (link ids: {ids}).")
-        return self._open(link.url)
+            ids = (prompts.message("link_ids", last=max(page.links)) if page.links
+                   else prompts.message("no_links"))
+            raise InvalidAction(prompts.message("no_such_link", id=arg, ids=ids))
+        return self._goto(link.url, "click")
 
-    def _open(self, url: str) -> str:
+    def _open(self, url: str) -> Outcome:
+        return self._goto(url, "open")
+
+    def _goto(self, url: str, kind: Kind) -> Outcome:
         if self.view and self.view.page.url:
             url = join(self.view.page.url, url)
-        return self._show(url, self.web.open(url))
+        base, _, fragment = url.partition("#")
+        current = self.view.page if self.view else None
+        if current is not None and current.url and base == strip_fragment(current.url):
+            page = current  # a link within the page: no fetch, a new view at the anchor
+        else:
+            page = self._pages.get(base) or self.loader.open(base)
+        self._show(base, page)
+        view = self.history[-1]
+        anchors: dict[str, int] = getattr(page, "anchors", {})
+        if fragment and fragment in anchors:
+            view.top = min(anchors[fragment], max(len(page.lines) - 1, 0))
+        final = strip_fragment(page.url)
+        moved = final and final != base and not base.startswith("search:")
+        return Outcome(kind, title=page.title, url=page.url, line=view.top,
+                       redirected_from=base if moved else None)
 
-    def _find(self, text: str) -> str:
+    def _find(self, text: str) -> Outcome:
         view = self._require_view()
         start = view.cursor + 1 if view.cursor is not None else view.top
-        line = self._text(view.page).find(text, from_line=start)
-        if line is None:
-            raise InvalidAction(f"{text!r} was not found on this page.")
-        wrapped = " (search wrapped to the top)" if line < start else ""
+        hits = _match_lines(self._matcher(view.page), text)
+        if not hits:
+            return Outcome("find", matches=0, line=view.top)
+        after = [i for i, line in enumerate(hits) if line >= start]
+        index = after[0] if after else 0
+        line = hits[index]
         # A little context above the match: a sentence often starts on the line before.
         view.cursor, view.top = line, max(line - FIND_CONTEXT, 0)
-        return f"found on line {line}{wrapped}"
+        return Outcome("find", line=view.top, match_line=line, match=index + 1,
+                       matches=len(hits), wrapped=not after)
 
-    def _quote(self, text: str) -> str:
+    def _quote(self, text: str) -> Outcome:
         view = self._require_view()
-        if not view.page.url:
-            raise InvalidAction("Search results cannot be quoted; open a page first.")
-        span = self._text(view.page).quote(text)
-        if span is None:
-            raise InvalidAction(
-                "That text is not on this page. Quote it exactly as shown (case and spacing "
-                "may differ), or use <start text>━<end text>."
-            )
-        lim = self.limits
+        page, lim = view.page, self.limits
+        if not page.url:
+            raise InvalidAction(prompts.message("quote_results"))
         if len(self.quotes) >= lim.max_quotes:
-            raise InvalidAction(f"The limit of {lim.max_quotes} quotes is reached; End: Answer.")
+            raise InvalidAction(prompts.message("quote_limit", limit=lim.max_quotes))
+        span = self._matcher(page).quote(text)
+        if span is None:
+            raise InvalidAction(self._not_on_page(page, text))
         if len(span.text) > lim.max_quote_chars:
-            raise InvalidAction(
-                f"That quote is {len(span.text)} characters; quote at most "
-                f"{lim.max_quote_chars} characters at a time."
-            )
+            raise InvalidAction(prompts.message("quote_too_long", chars=len(span.text),
+                                                limit=lim.max_quote_chars))
+        if len(span.text) < lim.min_quote_chars:
+            raise InvalidAction(prompts.message("quote_too_short", limit=lim.min_quote_chars))
         room = lim.max_total_quote_chars - self.quote_chars
         if len(span.text) > room:
-            raise InvalidAction(f"Only {room} characters of quote budget are left; quote less.")
-        page = view.page
+            raise InvalidAction(prompts.message("quote_budget", room=room))
         self.quotes.append(Quote(page.url, page.title, span.text, span.line_start, span.line_end))
-        return f"quoted {len(span.text)} characters from lines {span.line_start}-{span.line_end}"
+        return Outcome("quote", quote=len(self.quotes), title=page.title, url=page.url,
+                       line=view.top, match_line=span.line_start)
 
-    def _scroll_down(self, arg: str) -> str:
+    def _unquote(self, arg: str) -> Outcome:
+        n = int(arg)
+        if not 1 <= n <= len(self.quotes):
+            raise InvalidAction(prompts.message("no_such_quote", n=n, count=len(self.quotes)))
+        del self.quotes[n - 1]
+        return Outcome("unquote", quote=n)
+
+    def _scroll_down(self, arg: str) -> Outcome:
         view = self._require_view()
         last = max(len(view.page.lines) - self.limits.window, 0)
         if view.top >= last:
-            raise InvalidAction("Already at the end of the page.")
+            raise InvalidAction(prompts.message("at_end"))
         view.top, view.cursor = min(view.top + int(arg) * self.limits.window, last), None
-        return f"at line {view.top}"
+        return Outcome("scroll_down", line=view.top)
 
-    def _scroll_up(self, arg: str) -> str:
+    def _scroll_up(self, arg: str) -> Outcome:
         view = self._require_view()
         if view.top == 0:
-            raise InvalidAction("Already at the top of the page.")
+            raise InvalidAction(prompts.message("at_top"))
         view.top, view.cursor = max(view.top - int(arg) * self.limits.window, 0), None
-        return f"at line {view.top}"
+        return Outcome("scroll_up", line=view.top)
 
-    def _top(self, _: str) -> str:
+    def _top(self, _: str) -> Outcome:
         view = self._require_view()
         view.top, view.cursor = 0, None
-        return "at line 0"
+        return Outcome("top", line=0)
 
-    def _back(self, _: str) -> str:
+    def _back(self, _: str) -> Outcome:
         if len(self.history) < 2:
-            raise InvalidAction("There is no previous page to go back to.")
+            raise InvalidAction(prompts.message("no_back"))
         self.history.pop()
-        return f"back to {self.history[-1].page.title}"
+        view = self.history[-1]
+        return Outcome("back", title=view.page.title, url=view.page.url, line=view.top)
 
-    def _end(self, reason: str) -> str:
-        return f"end: {reason}"
+    def _end(self, reason: str) -> Outcome:
+        return Outcome("end", end=reason)
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _show(self, key: str, page: Page) -> str:
-        if self.on_page:
-            self.on_page(key, page)
+    def _show(self, key: str, page: Page) -> None:
+        if key not in self._pages:
+            self._pages[key] = page
+            if self.on_page:
+                self.on_page(key, page)
         self.history.append(View(page))
-        return f"opened {page.title}"
 
     def _require_view(self) -> View:
         if not self.history:
-            raise InvalidAction("No page is open yet; start with Search <query>.")
+            raise InvalidAction(prompts.message("no_page"))
         return self.history[-1]
 
-    def _text(self, page: Page) -> PageText:
-        # Kept on the page, so runs sharing a page cache build it once.
-        text = page.cache.get("text")
-        if text is None:
-            text = page.cache["text"] = PageText(page)
-        return text
+    def _not_on_page(self, page: Page, text: str) -> str:
+        return prompts.message("quote_not_found")
+
+    def _matcher(self, page: Page) -> PageMatcher:
+        # Kept on the page, so runs sharing a render cache build it once.
+        matcher = page.cache.get("matcher")
+        if matcher is None:
+            matcher = page.cache["matcher"] = PageMatcher(page)
+        return matcher
+
+
+def _match_lines(matcher: PageMatcher, text: str) -> list[int]:
+    """Every line on which ``text`` starts, in page order."""
+    lines: list[int] = []
+    line = matcher.find(text, from_line=0)
+    while line is not None and (not lines or line > lines[-1]):
+        lines.append(line)
+        line = matcher.find(text, from_line=line + 1)
+    return lines

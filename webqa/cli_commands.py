@@ -1,13 +1,15 @@
-"""What each ``webqa`` subcommand does: wire the parts, print the results.
+"""What each ``webqa`` subcommand does: build a session, run it, print the results.
 
 Output rules: results on stdout, progress and messages on stderr; colour only on a terminal
-and never when ``NO_COLOR`` is set (rich's console handles both).
+and never when ``NO_COLOR`` is set (rich's console handles both). Every run goes through
+:class:`webqa.session.Session`, the one assembly point.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ from typing import Any
 from .records import Answer
 
 __all__ = ["run_ask", "run_batch", "run_browse", "run_index", "run_show", "run_replay",
-           "run_export"]
+           "run_export", "print_answer"]
 
 
 def _console(stderr: bool = False) -> Any:
@@ -24,85 +26,123 @@ def _console(stderr: bool = False) -> Any:
     return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
-def _web_options(args: argparse.Namespace) -> dict[str, Any]:
+def _sigterm_as_interrupt() -> None:
+    """Let SIGTERM end a run as Ctrl-C does: the trace gets its ``end`` event."""
+    from .agent import Interrupted
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Interrupted()
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (e.g. called from a test runner's thread)
+        pass
+
+
+def _session_options(args: argparse.Namespace, err: Any) -> dict[str, Any]:
+    """Session arguments from the flags every running subcommand shares."""
+    from .browser import Limits
+
     block = None
     if args.block or args.no_default_block:
         from .web.guard import DEFAULT_BLOCK
 
         block = list(args.block or []) + ([] if args.no_default_block else list(DEFAULT_BLOCK))
-    return {"allow_private": args.allow_private, "block": block, "searxng_url": args.searxng_url}
+    options: dict[str, Any] = {
+        "corpus": args.corpus, "engine": args.engine, "allow_private": args.allow_private,
+        "allow_metadata": getattr(args, "allow_metadata", False), "block": block,
+        "searxng_url": args.searxng_url, "max_actions": args.max_actions,
+        "max_failures": getattr(args, "max_failures", 10), "limits": Limits(window=args.window),
+        "notice": lambda text: err.print(f"[dim]{_escape(text)}[/]"),
+    }
+    if hasattr(args, "model"):
+        options.update(policy=args.policy, model=args.model, base_url=args.base_url,
+                       api_key=args.api_key, temperature=args.temperature, seed=args.seed,
+                       timeout=getattr(args, "timeout", 60.0))
+    return options
+
+
+def _progress(err: Any) -> Any:
+    def progress(step: Any) -> None:
+        mark = "[red]✗[/]" if step.error else "[green]·[/]"
+        why = f" [red]{_escape(_short(step.error))}[/]" if step.error else ""
+        err.print(f"{mark} [dim]{step.n:>3}[/] {_escape(_short(step.action))}{why} "
+                  f"[dim]({step.actions_left} left)[/]")
+
+    return progress
 
 
 def run_ask(args: argparse.Namespace) -> int:
     """``webqa ask``: browse, then print the answer and numbered references (or JSON)."""
-    from .api import ask
-    from .browser import Limits
+    from .session import Session
 
+    _sigterm_as_interrupt()
+    quiet = getattr(args, "quiet", False)
     err = _console(stderr=True)
-
-    def progress(step: Any) -> None:
-        mark = "[red]✗[/]" if step.error else "[green]·[/]"
-        why = f" [red]{_escape(_short(step.error))}[/]" if step.error else ""
-        err.print(f"{mark} [dim]{step.n:>3}[/] {_escape(step.action)}{why} "
-                  f"[dim]({step.actions_left} left)[/]")
-
-    answer = ask(
-        args.question, corpus=args.corpus, policy=args.policy, **_model_options(args),
-        max_actions=args.max_actions, limits=Limits(window=args.window),
-        trace=args.trace, engine=args.engine, on_step=None if args.quiet else progress,
-        **_web_options(args),
-    )
+    options = _session_options(args, err)
+    if quiet:
+        options["notice"] = lambda text: None
+    with Session(**options, trace=args.trace) as session:
+        answer = session.ask(args.question, on_step=None if quiet else _progress(err))
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
         print_answer(answer)
+    if answer.removed_markers and not quiet:
+        err.print(f"[yellow]webqa: {answer.removed_markers} citation marker(s) pointed at no "
+                  "quote and were removed[/]")
     if answer.status != "answered":
         print(f"webqa: {_reason(answer)}", file=sys.stderr)
         return 1
     return 0
 
 
-def _model_options(args: argparse.Namespace) -> dict[str, Any]:
-    return {"model": args.model, "base_url": args.base_url, "api_key": args.api_key,
-            "temperature": args.temperature, "seed": args.seed}
-
-
 def run_batch(args: argparse.Namespace) -> int:
-    """``webqa batch``: answer a file of questions concurrently, one JSON answer per line."""
+    """``webqa batch``: answer a file of questions concurrently, one JSON answer per line,
+    each written as soon as it (and those before it) are done."""
     import threading
 
-    from .batch import is_correct, read_questions, run_batch as batch
-    from .browser import Limits
+    from .batch import InOrder, is_correct, read_questions
+    from .batch import run_batch as batch
 
+    _sigterm_as_interrupt()
     items = read_questions(args.questions)
     err = _console(stderr=True)
+    quiet = getattr(args, "quiet", False)
     lock = threading.Lock()
     done = {"n": 0, "answered": 0, "correct": 0, "graded": 0}
+    out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
 
-    def report(item: Any, answer: Answer) -> None:
+    def write(row: dict[str, Any]) -> None:
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        out.flush()
+
+    rows = InOrder(write)
+
+    def report(index: int, item: Any, answer: Answer) -> None:
+        row = {"id": item.id, "index": index, **answer.to_dict()}
         with lock:
             done["n"] += 1
             done["answered"] += answer.status == "answered"
             mark = ""
             if item.answers:
-                ok = is_correct(answer.text, item.answers)
+                row["correct"] = ok = is_correct(answer.text, item.answers)
                 done["graded"] += 1
                 done["correct"] += ok
                 mark = " [green]correct[/]" if ok else " [red]wrong[/]"
-            err.print(f"[dim]{done['n']:>4}/{len(items)}[/] {_escape(item.id)} "
-                      f"{answer.status}{mark}")
+            if not quiet:
+                err.print(f"[dim]{done['n']:>4}/{len(items)}[/] {_escape(item.id)} "
+                          f"{answer.status}{mark}")
+        rows.add(index, row)
 
-    answers = batch(items, corpus=args.corpus, policy=args.policy, concurrency=args.concurrency,
-                    traces=args.traces, on_answer=report, model_options=_model_options(args),
-                    max_actions=args.max_actions, limits=Limits(window=args.window),
-                    engine=args.engine, **_web_options(args))
-    out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
+    options = _session_options(args, err)
     try:
-        for item, answer in zip(items, answers):
-            row = {"id": item.id, **answer.to_dict()}
-            if item.answers:
-                row["correct"] = is_correct(answer.text, item.answers)
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        batch(items, concurrency=args.concurrency, traces=args.traces, on_answer=report,
+              **options)
+    except KeyboardInterrupt:
+        rows.flush()
+        print(f"webqa: interrupted; {done['n']} finished answers were written", file=sys.stderr)
+        return 130
     finally:
         if out is not sys.stdout:
             out.close()
@@ -111,14 +151,14 @@ def run_batch(args: argparse.Namespace) -> int:
         summary += (f"; correct {done['correct']}/{done['graded']} "
                     f"({100 * done['correct'] / done['graded']:.1f}%)")
     print(f"webqa: {summary}", file=sys.stderr)
-    return 0
+    return 0 if done["answered"] else 1
 
 
 def _reason(answer: Answer) -> str:
     if answer.status == "refused":
         return f"no answer: the question was judged {answer.refusal}"
-    if answer.status == "error":
-        return f"the run failed: {answer.error}"
+    if answer.status in ("error", "stuck", "interrupted"):
+        return f"the run {'failed' if answer.status == 'error' else 'stopped'}: {answer.error}"
     if answer.status == "budget_exhausted":
         return "no answer: the action limit was reached before any quote was collected"
     return f"no answer: {answer.error or answer.status}"
@@ -152,19 +192,21 @@ def print_answer(answer: Answer) -> None:
 
 def run_browse(args: argparse.Namespace) -> int:
     """``webqa browse``: a person (or a pipe) drives the browser; the run is traced."""
-    from .agent import Agent
-    from .api import open_web
-    from .browser import Browser, Limits
-    from .pages import Pages
-    from .policies.human import HumanPolicy, enable_line_editing
     from .paths import user_dir
-    from .trace import TraceWriter
+    from .policies.human import HumanPolicy, enable_line_editing
+    from .session import Session
 
+    _sigterm_as_interrupt()
     interactive = sys.stdin.isatty()
     if interactive:
         enable_line_editing(str(user_dir() / "browse_history"))
         read = input
     else:
+        # A stray non-UTF-8 byte on a pipe becomes U+FFFD rather than ending the session.
+        reconfigure = getattr(sys.stdin, "reconfigure", None)
+        if reconfigure:
+            reconfigure(errors="replace")
+
         def read(prompt: str) -> str:
             line = sys.stdin.readline()
             if not line:
@@ -172,13 +214,10 @@ def run_browse(args: argparse.Namespace) -> int:
             print(f"{prompt}{line.rstrip()}")
             return line
     question = args.question or read("question> ").strip()
-    engine, source = open_web(args.corpus, engine=args.engine, **_web_options(args))
-    writer = TraceWriter(args.trace)
-    config = {"policy": "human", "engine": getattr(engine, "name", "?"),
-              "corpus": args.corpus, "max_actions": args.max_actions}
-    agent = Agent(HumanPolicy(read, print), Browser(Pages(engine, source), Limits(window=args.window)),
-                  max_actions=args.max_actions, trace=writer, config=config)
-    answer = agent.run(question)
+    err = _console(stderr=True)
+    options = _session_options(args, err)
+    with Session(**options, policy=HumanPolicy(read, print), trace=args.trace) as session:
+        answer = session.ask(question)
     print()
     print_answer(answer)
     if answer.status != "answered":
@@ -206,34 +245,40 @@ def run_index(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     """``webqa show TRACE``: the run as readable text, or ``--html OUT`` as one HTML page."""
-    from .inspect import trace_html, trace_text
-    from .trace import read_trace
+    from .trace import load_trace
+    from .tracetools import trace_html, trace_text
 
-    events = read_trace(args.trace)
+    trace = load_trace(args.trace)
     if args.html:
-        Path(args.html).write_text(trace_html(events), encoding="utf-8")
+        try:
+            Path(args.html).write_text(trace_html(trace), encoding="utf-8")
+        except OSError as exc:
+            print(f"webqa: cannot write {args.html}: {exc}", file=sys.stderr)
+            return 2
         print(f"wrote {args.html}", file=sys.stderr)
     else:
-        print(trace_text(events))
+        print(trace_text(trace))
     return 0
 
 
 def run_replay(args: argparse.Namespace) -> int:
     """``webqa replay TRACE``: re-run the trace's actions on its own snapshots and compare."""
-    from .inspect import replay
+    from .session import rerun
+    from .trace import load_trace
+    from .tracetools import replay
 
-    same, total, first_diff = replay(args.trace)
-    print(f"{same} of {total} observations reproduced")
-    if first_diff is not None:
-        print(f"first difference at step {first_diff}", file=sys.stderr)
+    verdict = replay(load_trace(args.trace), run=lambda trace: rerun(trace.events))
+    print(verdict.message)
+    if not verdict.ok:
+        print(verdict.diff, file=sys.stderr)
         return 1
     return 0
 
 
 def run_export(args: argparse.Namespace) -> int:
     """``webqa export TRACES -o OUT``: one chat example per valid step and per answer."""
-    from .inspect import export_examples
+    from .tracetools import export_examples
 
-    count = export_examples([Path(p) for p in args.traces], Path(args.output))
-    print(f"wrote {count} examples to {args.output}", file=sys.stderr)
-    return 0
+    report = export_examples([Path(p) for p in args.traces], Path(args.output))
+    print(report.message, file=sys.stderr)
+    return 0 if report.examples else 1

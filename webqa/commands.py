@@ -1,9 +1,15 @@
-"""Commands: parse what a model or a person typed, and print the canonical form.
+"""Commands: the one table of what the browser can do, the parser, and the canonical text.
 
-The grammar is WebGPT's ten commands plus ``Open <url>`` (DESIGN §2). Parsing forgives what
-models really write — any case, a missing colon, ``Click 3``, ``Scroll down``, code fences, a
-leading ``Next action:`` — and anything it cannot read raises :class:`FormatError` with a
-message naming the valid forms, which the loop shows to the model as its next observation.
+Each :class:`CommandSpec` says how a command is recognised (the forms models really write),
+what argument it takes and how traces print it. The parser, the browser's dispatch, the command
+list in the system prompt and the tool schemas of the ``tools`` protocol are all read from
+:data:`SPECS`; the words the model is taught (forms, help lines, examples) live in
+``prompts/commands.toml``. Adding a command means one spec here, one entry there and one
+handler in the browser.
+
+Parsing forgives what models write — any case, a missing colon, ``Click 3``, ``Scroll down``,
+code fences, a leading ``Next action:`` — and anything it cannot read raises
+:class:`FormatError` with a message naming the valid forms.
 """
 
 from __future__ import annotations
@@ -12,78 +18,95 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from . import prompts
 from .errors import FormatError
 
-__all__ = ["Command", "Kind", "parse", "VALID_FORMS"]
+__all__ = ["Command", "CommandSpec", "Kind", "SPECS", "parse", "valid_forms", "END_REASONS",
+           "MAX_ARG_CHARS"]
 
-Kind = Literal[
-    "search", "click", "open", "find", "quote", "scroll_down", "scroll_up", "top", "back", "end"
-]
+Kind = Literal["search", "click", "open", "find", "quote", "unquote", "scroll_down",
+               "scroll_up", "top", "back", "end"]
 
-VALID_FORMS = (
-    "Search <query>",
-    "Clicked on link <id>",
-    "Open <url>",
-    "Find in page: <text>",
-    "Quote: <text>   (or Quote: <start text>━<end text>)",
-    "Scrolled down <1, 2 or 3>",
-    "Scrolled up <1, 2 or 3>",
-    "Top",
-    "Back",
-    "End: Answer",
-    "End: Nonsense",
-    "End: Controversial",
-)
+ArgType = Literal["text", "id", "url", "count", "none", "reason"]
 
 END_REASONS = ("answer", "nonsense", "controversial")
+
+#: Longest argument accepted: a query, URL or quote past this is a mistake, and echoing it
+#: back would only grow the next prompt.
+MAX_ARG_CHARS = 20_000
+
+#: Most digits a link id or quote number may have (a 4,300-digit number stops int()).
+_MAX_DIGITS = 9
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """One command: its kind, its argument, how it is recognised and how it is printed."""
+
+    kind: Kind
+    arg: ArgType
+    canonical: str
+    """How traces and past actions print it; ``{arg}`` is the argument."""
+    pattern: re.Pattern[str]
+    """What a line must look like; group ``arg`` holds the argument."""
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.I | re.S)
+
+
+SPECS: tuple[CommandSpec, ...] = (
+    CommandSpec("search", "text", "Search {arg}",
+                _rx(r"^(?:search(?:ed)?(?:\s+for)?)\b\s*:?\s*(?P<arg>.*)$")),
+    CommandSpec("click", "id", "Clicked on link {arg}",
+                _rx(r"^(?:clicked\s+on\s+link|click(?:ed)?(?:\s+on)?(?:\s+link)?|"
+                    r"follow(?:\s+link)?|link)\b\s*:?\s*(?P<arg>.*)$")),
+    CommandSpec("open", "url", "Open {arg}",
+                _rx(r"^(?:open(?:ed)?|go\s*to|visit(?:ed)?)\b\s*:?\s*(?P<arg>.*)$")),
+    CommandSpec("find", "text", "Find in page: {arg}",
+                _rx(r"^find\b(?:\s+in\s+page)?\s*:?\s*(?P<arg>.*)$")),
+    CommandSpec("quote", "text", "Quote: {arg}", _rx(r"^quot(?:e|ed)\b\s*:?\s*(?P<arg>.*)$")),
+    CommandSpec("unquote", "id", "Unquote {arg}",
+                _rx(r"^(?:unquote|drop\s+quote|remove\s+quote)\b\s*:?\s*(?P<arg>.*)$")),
+    CommandSpec("scroll_down", "count", "Scrolled down {arg}",
+                _rx(r"^scroll(?:ed)?\b\s*:?\s*down\b\s*:?\s*(?P<arg>.*)$")),
+    CommandSpec("scroll_up", "count", "Scrolled up {arg}",
+                _rx(r"^scroll(?:ed)?\b\s*:?\s*up\b\s*:?\s*(?P<arg>.*)$")),
+    CommandSpec("top", "none", "Top", _rx(r"^(?:top|scroll(?:ed)?\s+to\s+(?:the\s+)?top)\s*\.?$")),
+    CommandSpec("back", "none", "Back", _rx(r"^(?:back|go\s+back)\s*\.?$")),
+    # Only "End: <word>" ends a run: a loose "end" or "End." typed in browse is not a decision.
+    CommandSpec("end", "reason", "End: {arg}", _rx(r"^end\s*:\s*(?P<arg>.*)$")),
+)
+
+_BY_KIND = {spec.kind: spec for spec in SPECS}
 
 
 @dataclass(frozen=True)
 class Command:
-    """One parsed command. ``arg`` is the query, link id, URL, text, scroll count or end reason."""
+    """One parsed command. ``arg`` is the query, link id, URL, text, count or end reason."""
 
     kind: Kind
     arg: str = ""
 
+    @property
+    def spec(self) -> CommandSpec:
+        """This command's entry in :data:`SPECS`."""
+        return _BY_KIND[self.kind]
+
     def __str__(self) -> str:
         """The canonical text, as traces store it."""
-        return {
-            "search": f"Search {self.arg}",
-            "click": f"Clicked on link {self.arg}",
-            "open": f"Open {self.arg}",
-            "find": f"Find in page: {self.arg}",
-            "quote": f"Quote: {self.arg}",
-            "scroll_down": f"Scrolled down {self.arg}",
-            "scroll_up": f"Scrolled up {self.arg}",
-            "top": "Top",
-            "back": "Back",
-            "end": f"End: {self.arg.capitalize()}",
-        }[self.kind]
+        arg = self.arg.capitalize() if self.kind == "end" else self.arg
+        return self.spec.canonical.format(arg=arg)
 
 
-# Each rule: (regex on the cleaned text, kind). The argument is group "arg" when present.
-_RULES: list[tuple[re.Pattern[str], Kind]] = [
-    (re.compile(r"^(?:search(?:ed)?(?:\s+for)?)\b\s*:?\s*(?P<arg>.*)$", re.I | re.S), "search"),
-    (
-        re.compile(
-            r"^(?:clicked\s+on\s+link|click(?:ed)?(?:\s+on)?(?:\s+link)?|follow(?:\s+link)?|link)\b"
-            r"\s*:?\s*(?P<arg>.*)$",
-            re.I | re.S,
-        ),
-        "click",
-    ),
-    (re.compile(r"^(?:open(?:ed)?|go\s*to|visit(?:ed)?)\b\s*:?\s*(?P<arg>.*)$", re.I | re.S), "open"),
-    (re.compile(r"^find\b(?:\s+in\s+page)?\s*:?\s*(?P<arg>.*)$", re.I | re.S), "find"),
-    (re.compile(r"^quot(?:e|ed)\b\s*:?\s*(?P<arg>.*)$", re.I | re.S), "quote"),
-    (re.compile(r"^scroll(?:ed)?\b\s*:?\s*down\b\s*:?\s*(?P<arg>.*)$", re.I | re.S), "scroll_down"),
-    (re.compile(r"^scroll(?:ed)?\b\s*:?\s*up\b\s*:?\s*(?P<arg>.*)$", re.I | re.S), "scroll_up"),
-    (re.compile(r"^(?:top|scroll(?:ed)?\s+to\s+(?:the\s+)?top)\s*\.?$", re.I), "top"),
-    (re.compile(r"^(?:back|go\s+back)\s*\.?$", re.I), "back"),
-    (re.compile(r"^end\b\s*:?\s*(?P<arg>.*)$", re.I | re.S), "end"),
-]
+def valid_forms() -> list[str]:
+    """The forms the model is taught, in the system prompt's order (``prompts/commands.toml``)."""
+    return [entry["form"] for entry in prompts.commands()]
+
 
 _PREFIX = re.compile(r"^(?:next\s+action|action|command)\s*:\s*", re.I)
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*\n?(.*?)\n?```$", re.S)
+_LOOSE_END = re.compile(r"^end\b", re.I)
 
 
 def _clean(text: str) -> str:
@@ -108,62 +131,71 @@ def parse(text: str) -> Command:
     """
     cleaned = _clean(text)
     if not cleaned:
-        raise FormatError("The reply was empty.")
+        raise FormatError(prompts.message("empty_reply"))
     lines = cleaned.splitlines()
-    hits = [(i, *_match(_clean(line))) for i, line in enumerate(lines)]
-    hits = [(i, kind, arg) for i, kind, arg in hits if kind is not None]
+    hits = [(i, spec, arg) for i, line in enumerate(lines)
+            for spec, arg in [_match(_clean(line))] if spec is not None]
     if not hits:
         first = lines[0].strip()
-        shown = first if len(first) <= 80 else first[:77] + "..."
-        raise FormatError(f"Could not read a command in {shown!r}.")
-    i, kind, arg = hits[0]
-    if kind == "quote":
-        arg = "\n".join([arg, *lines[i + 1 :]]).strip()
+        if _LOOSE_END.match(first):
+            raise FormatError(prompts.message("end_needs_reason", got=clip(first)))
+        raise FormatError(prompts.message("unreadable", got=clip(first)))
+    i, spec, arg = hits[0]
+    if spec.kind == "quote":
+        arg = "\n".join([arg, *lines[i + 1:]]).strip()
     elif len(hits) > 1:
-        raise FormatError("The reply holds several commands; send exactly one command per reply.")
-    return _validate(kind, arg)
+        raise FormatError(prompts.message("several_commands"))
+    return validate(spec.kind, arg)
 
 
-def _match(line: str) -> tuple[Kind | None, str]:
-    for pattern, kind in _RULES:
-        m = pattern.match(line)
+def _match(line: str) -> tuple[CommandSpec | None, str]:
+    for spec in SPECS:
+        m = spec.pattern.match(line)
         if m:
-            return kind, (m.groupdict().get("arg") or "").strip()
+            return spec, (m.groupdict().get("arg") or "").strip()
     return None, ""
 
 
-def _validate(kind: Kind, arg: str) -> Command:
+def validate(kind: Kind, arg: str) -> Command:
+    """The command ``kind`` with ``arg`` checked and normalised; :class:`FormatError` if bad.
+
+    Shared by the text parser and the tool-call protocol, so both accept the same arguments.
+    """
+    spec = _BY_KIND[kind]
     arg = arg.strip()
-    if kind in ("search", "find", "quote", "open") and not arg:
-        raise FormatError(f"{_name(kind)} needs an argument, e.g. {_example(kind)}.")
-    if kind == "search":
-        return Command("search", _unquote(arg))
-    if kind == "find":
-        return Command("find", _unquote(arg))
-    if kind == "quote":
-        return Command("quote", _unquote(arg))
-    if kind == "open":
-        return Command("open", arg.strip("<>\"'"))
-    if kind == "click":
-        m = re.match(r"^(?:【)?\s*(?:link\s*)?(?:id\s*)?#?\s*(\d+)\b", arg, re.I)
-        if not m:
-            raise FormatError(
-                f"Clicked on link needs a link id number, e.g. 'Clicked on link 3' (got {arg!r})."
-            )
-        return Command("click", str(int(m.group(1))))
-    if kind in ("scroll_down", "scroll_up"):
+    if len(arg) > MAX_ARG_CHARS:
+        raise FormatError(prompts.message("arg_too_long", command=kind, chars=len(arg),
+                                          limit=MAX_ARG_CHARS))
+    if spec.arg in ("text", "url") and not arg:
+        raise FormatError(prompts.message("needs_argument", form=_form(kind),
+                                          example=_example(kind)))
+    if spec.arg == "text":
+        return Command(kind, _unquote(arg))
+    if spec.arg == "url":
+        return Command(kind, arg.strip("<>\"'"))
+    if spec.arg == "id":
+        m = re.match(r"^(?:【)?\s*(?:link\s*)?(?:id\s*)?[#\[]?\s*(\d+)\b", arg, re.I)
+        if not m or len(m.group(1).lstrip("0")) > _MAX_DIGITS:
+            raise FormatError(prompts.message("needs_number", form=_form(kind),
+                                              example=_example(kind), got=clip(arg)))
+        return Command(kind, str(int(m.group(1))))
+    if spec.arg == "count":
         n = arg.rstrip(".").strip() or "1"
         if n not in ("1", "2", "3"):
-            raise FormatError(f"Scroll by 1, 2 or 3 screens, e.g. 'Scrolled down 1' (got {arg!r}).")
+            raise FormatError(prompts.message("bad_scroll", got=clip(arg)))
         return Command(kind, n)
-    if kind == "end":
-        reason = arg.strip(" .:").lower() or "answer"
+    if spec.arg == "reason":
+        reason = arg.strip(" .:!").lower()
         if reason not in END_REASONS:
-            raise FormatError(
-                f"End takes Answer, Nonsense or Controversial, e.g. 'End: Answer' (got {arg!r})."
-            )
-        return Command("end", reason)
+            raise FormatError(prompts.message("end_needs_reason", got=clip(arg)))
+        return Command(kind, reason)
     return Command(kind)
+
+
+def clip(text: str, limit: int = 80) -> str:
+    """``text`` on one line and at most ``limit`` characters, for echoing back to the model."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def _unquote(arg: str) -> str:
@@ -174,14 +206,13 @@ def _unquote(arg: str) -> str:
     return arg
 
 
-def _name(kind: Kind) -> str:
-    return {"search": "Search", "find": "Find in page", "quote": "Quote", "open": "Open"}[kind]
+def _entry(kind: Kind) -> dict[str, str]:
+    return next(e for e in prompts.commands() if e["kind"] == kind)
+
+
+def _form(kind: Kind) -> str:
+    return _entry(kind)["form"]
 
 
 def _example(kind: Kind) -> str:
-    return {
-        "search": "'Search tallest mountain in Europe'",
-        "find": "'Find in page: population'",
-        "quote": "'Quote: The mountain is 5,642 m high.'",
-        "open": "'Open https://example.org/page'",
-    }[kind]
+    return _entry(kind)["example"]

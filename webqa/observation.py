@@ -1,8 +1,13 @@
 """The observation: everything the policy sees at one step (DESIGN §3, WebGPT's Figure 1b).
 
 Each step is a fresh context, so the observation carries the whole memory: question, quotes,
-past actions, the current screen and the actions left. It is rendered from
-``prompts/observation.j2``; the structured fields are kept for policies that read them directly.
+past actions, what the last action did, the current screen and the actions left. It is
+rendered from ``prompts/observation.j2``; the structured fields are kept for policies that read
+them directly (the extractive policy, the tools protocol).
+
+Its size is bounded whatever the pages and the model send: the screen is a fixed number of
+wrapped lines, quotes have their own budget, and echoed text (the question, past actions,
+messages) is clipped.
 """
 
 from __future__ import annotations
@@ -10,14 +15,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import prompts
-from .browser import Browser
-from .commands import VALID_FORMS
+from .browser import Browser, Outcome
+from .commands import clip, valid_forms
 from .records import Page, Quote
 
-__all__ = ["Observation", "observe"]
+__all__ = ["Observation", "observe", "MAX_PAST_ACTIONS", "MAX_QUESTION_CHARS",
+           "MAX_LINE_CHARS", "MAX_OBSERVATION_CHARS"]
 
 #: Past actions shown to the model; older ones are summarised as a count to bound the prompt.
 MAX_PAST_ACTIONS = 20
+
+#: The question as shown at every step; a longer one is cut (the run still has all of it).
+MAX_QUESTION_CHARS = 2000
+
+#: Longest screen line shown: the renderer wraps at about 100 columns, this guards the rest.
+MAX_LINE_CHARS = 400
+
+#: A hard bound on the whole observation, whatever the limits are set to.
+MAX_OBSERVATION_CHARS = 40_000
 
 
 @dataclass
@@ -31,30 +46,43 @@ class Observation:
     page: Page | None = None
     top: int = 0
     lines: list[str] = field(default_factory=list)
-    error: str | None = None
+    last: Outcome | None = None
+    """What the previous command did (None at the first step)."""
     text: str = ""
+
+    @property
+    def error(self) -> str | None:
+        """Why the previous command failed, or None."""
+        return self.last.error if self.last else None
 
 
 def observe(question: str, browser: Browser, past_actions: list[str], actions_left: int,
-            error: str | None = None, *, show_forms: bool = False) -> Observation:
+            last: Outcome | None = None) -> Observation:
     """Build and render the observation for the browser's current state."""
     view = browser.view
     top, lines = browser.window() if view else (0, [])
+    lines = [line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS] + "…"
+             for line in lines]
     shown = past_actions[-MAX_PAST_ACTIONS:]
     if len(past_actions) > len(shown):
-        shown = [f"({len(past_actions) - len(shown)} earlier actions)", *shown]
+        shown = [prompts.message("earlier_actions", count=len(past_actions) - len(shown)),
+                 *shown]
+    page = view.page if view else None
     obs = Observation(question, list(browser.quotes), list(past_actions), actions_left,
-                      view.page if view else None, top, lines, error)
-    page = obs.page
+                      page, top, lines, last)
     obs.text = prompts.render(
         "observation.j2",
-        question=question,
+        question=question if len(question) <= MAX_QUESTION_CHARS
+        else question[:MAX_QUESTION_CHARS] + "…",
         quotes=obs.quotes,
         past_actions=shown,
-        error=error,
-        show_forms=show_forms,
-        valid_forms=VALID_FORMS,
-        title=_title_line(page) if page else "",
+        last=last.summary() if last else "",
+        failed=bool(last and not last.ok),
+        show_forms=bool(last and last.failure == "format"),
+        valid_forms=valid_forms(),
+        title=(clip(page.title, 200) + (f" ({page.domain})" if page.domain else "")) if page
+        else "",
+        url=page.url if page else "",
         first_line=top,
         last_line=top + max(len(lines) - 1, 0),
         total_lines=len(page.lines) if page else 0,
@@ -62,8 +90,6 @@ def observe(question: str, browser: Browser, past_actions: list[str], actions_le
         text="\n".join(lines),
         actions_left=actions_left,
     )
+    if len(obs.text) > MAX_OBSERVATION_CHARS:
+        obs.text = obs.text[: MAX_OBSERVATION_CHARS - 20] + "\n…\n♦Next action\n"
     return obs
-
-
-def _title_line(page: Page) -> str:
-    return f"{page.title} ({page.domain})" if page.domain else page.title

@@ -1,4 +1,6 @@
-"""Prompt templates: found on disk, rendered with Jinja2 (undefined names are errors).
+"""Everything the model reads: templates rendered with Jinja2 (undefined names are errors),
+the command list (``commands.toml``) and every message of the browser and the loop
+(``messages.toml``, Python format strings).
 
 Lookup order: ``$WEBQA_PROMPTS`` (a folder of your own templates), the copy shipped inside the
 installed package (``webqa/prompts``), then the repository's top-level ``prompts/`` folder.
@@ -6,14 +8,16 @@ installed package (``webqa/prompts``), then the repository's top-level ``prompts
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["prompts_dir", "render", "load"]
+__all__ = ["prompts_dir", "render", "load", "message", "commands", "digests"]
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -58,3 +62,36 @@ def render(name: str, **values: Any) -> str:
         return _environment(str(prompts_dir())).get_template(name).render(**values).strip() + "\n"
     except jinja2.TemplateError as exc:
         raise ConfigError(f"prompt template {name}: {exc}") from exc
+
+
+@lru_cache(maxsize=4)
+def _table(folder: str, name: str) -> dict[str, Any]:
+    path = Path(folder) / name
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+
+
+def message(key: str, **fields: Any) -> str:
+    """The message ``key`` of ``messages.toml`` with ``fields`` filled in."""
+    table = _table(str(prompts_dir()), "messages.toml")
+    try:
+        return str(table[key]).format(**fields)
+    except KeyError as exc:
+        raise ConfigError(f"messages.toml: no message {key!r} or no field {exc}") from exc
+
+
+def commands() -> list[dict[str, str]]:
+    """The command forms the model is taught, in order: ``kind``, ``form``, ``help``,
+    ``example`` (from ``commands.toml``)."""
+    table = _table(str(prompts_dir()), "commands.toml")
+    return [{"kind": entry.get("kind", name), **entry} for name, entry in table.items()]
+
+
+def digests() -> dict[str, str]:
+    """A short SHA-256 of every prompt file, for the trace's ``run`` event: a trace says which
+    prompts produced it."""
+    folder = prompts_dir()
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:12]
+            for p in sorted(folder.iterdir()) if p.is_file()}

@@ -22,7 +22,8 @@ __all__ = [
     "Status",
 ]
 
-Status = Literal["answered", "refused", "no_quotes", "budget_exhausted", "error"]
+Status = Literal["answered", "refused", "no_quotes", "budget_exhausted", "stuck", "interrupted",
+                 "error"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ class Page:
     ``lines`` contain link markup ``【id†text】``; quotes and finds match against the same
     lines with the markup reduced to the link text (see ``webqa.textmatch``).
     ``key`` identifies the page in a trace: its URL, or ``search:<query>`` for results.
+    ``anchors`` maps the page's element ids and anchor names to the line each starts on, so
+    a link to ``page#name`` can open at that line.
     """
 
     key: str
@@ -67,6 +70,7 @@ class Page:
     notes: tuple[str, ...] = ()
     cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     """Derived data worth keeping with the page (its searchable text); never serialised."""
+    anchors: dict[str, int] = field(default_factory=dict)
 
     @property
     def domain(self) -> str:
@@ -84,13 +88,16 @@ class Page:
             "lines": self.lines,
             "links": {str(k): {"url": v.url, "text": v.text} for k, v in self.links.items()},
             "notes": list(self.notes),
+            "anchors": dict(self.anchors),
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Page:
         """Rebuild a page from :meth:`to_dict`'s output."""
         links = {int(k): Link(int(k), v["url"], v["text"]) for k, v in d.get("links", {}).items()}
-        return cls(d["key"], d["url"], d["title"], list(d["lines"]), links, tuple(d.get("notes", ())))
+        anchors = {str(k): int(v) for k, v in (d.get("anchors") or {}).items()}
+        return cls(d["key"], d["url"], d["title"], list(d["lines"]), links,
+                   tuple(d.get("notes", ())), anchors=anchors)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,10 @@
 Kinds: :class:`LLMPolicy` (any OpenAI-compatible endpoint), :class:`ExtractivePolicy` (no LLM),
 :class:`HumanPolicy` (a person at the terminal or a pipe), :class:`ReplayPolicy` (a saved trace),
 and :class:`ScriptedPolicy` (fixed replies, for tests and examples).
+
+A run begins with ``policy.start(question)``, which returns the policy for that one run: a
+fresh object when the policy keeps per-run state, so one configured policy serves any number
+of runs, one after another or at once from several threads.
 """
 
 from __future__ import annotations
@@ -32,6 +36,10 @@ class Policy(Protocol):
 
     name: str
 
+    def start(self, question: str) -> Policy:
+        """The policy for one run of ``question`` (``self`` when it keeps no per-run state)."""
+        ...
+
     def act(self, obs: Observation) -> Reply:
         """The next command, as text."""
         ...
@@ -42,18 +50,26 @@ class Policy(Protocol):
 
 
 class ScriptedPolicy:
-    """Replies from fixed lists: commands for browsing, one text for the answer."""
+    """Replies from fixed lists: commands for browsing, one text for the answer.
+
+    Every run starts from the top of the script.
+    """
 
     name = "scripted"
 
     def __init__(self, actions: list[str], answer_text: str = "") -> None:
-        self._actions = list(actions)
-        self._answer = answer_text
+        self.actions = list(actions)
+        self.answer_text = answer_text
+        self._left = list(actions)
+
+    def start(self, question: str) -> ScriptedPolicy:
+        """A fresh copy of the script for one run."""
+        return ScriptedPolicy(self.actions, self.answer_text)
 
     def act(self, obs: Observation) -> Reply:
         """The next scripted command (``End: Answer`` when the script runs out)."""
-        return Reply(self._actions.pop(0) if self._actions else "End: Answer")
+        return Reply(self._left.pop(0) if self._left else "End: Answer")
 
     def answer(self, question: str, quotes: list[Quote]) -> Reply:
         """The scripted answer text."""
-        return Reply(self._answer)
+        return Reply(self.answer_text)

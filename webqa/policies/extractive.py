@@ -38,12 +38,9 @@ class ExtractivePolicy:
     name = "extractive"
 
     def __init__(self, *, pages: int = 5, quotes_per_page: int = 2, answer_quotes: int = 3,
-                 min_score: float = 0.25) -> None:
+                 min_score: float = 0.25, question: str = "") -> None:
         self.pages, self.quotes_per_page = pages, quotes_per_page
         self.answer_quotes, self.min_score = answer_quotes, min_score
-        self._reset("")
-
-    def _reset(self, question: str) -> None:
         self._question = question
         self._scorer = Scorer(question)
         self._queue: list[str] = []  # commands planned for the current page
@@ -56,10 +53,14 @@ class ExtractivePolicy:
         self._top = 0.0  # the best unit score seen in this run
         self._rank: dict[str, int] = {}  # page URL -> its place in the search results
 
+    def start(self, question: str) -> ExtractivePolicy:
+        """A fresh policy for one run of ``question``, with these settings."""
+        return ExtractivePolicy(pages=self.pages, quotes_per_page=self.quotes_per_page,
+                                answer_quotes=self.answer_quotes, min_score=self.min_score,
+                                question=question)
+
     def act(self, obs: Observation) -> Reply:
         """The next command, from the observation's structured fields."""
-        if obs.question != self._question:
-            self._reset(obs.question)
         if self._queue:
             return Reply(self._queue.pop(0))
         page = obs.page

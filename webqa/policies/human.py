@@ -28,6 +28,10 @@ class HumanPolicy:
     def __init__(self, read: Callable[[str], str], show: Callable[[str], None]) -> None:
         self._read, self._show = read, show
 
+    def start(self, question: str) -> HumanPolicy:
+        """The same policy: the person at the terminal is the state."""
+        return self
+
     def act(self, obs: Observation) -> Reply:
         """Show the observation, read one command (end of input means End: Answer)."""
         self._show(obs.text)

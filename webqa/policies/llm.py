@@ -31,6 +31,10 @@ class LLMPolicy:
         self._system = prompts.load("system.md")
         self._answer_system = prompts.load("answer_system.md")
 
+    def start(self, question: str) -> LLMPolicy:
+        """The same policy: each step is a fresh context, so a run keeps no state here."""
+        return self
+
     def act(self, obs: Observation) -> Reply:
         """Ask the model for the next command."""
         return self._ask(self._system, obs.text)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..records import Page
-from ..pages import SnapshotPages
+from ..pages import SnapshotLoader
 from . import Reply
 
 if TYPE_CHECKING:
@@ -25,10 +25,15 @@ class ReplayPolicy:
     name = "replay"
 
     def __init__(self, events: list[dict[str, Any]]) -> None:
-        self._actions = [e["action"] for e in events if e["type"] == "step"]
-        answers = [e for e in events if e["type"] == "answer"]
-        self._answer = answers[-1].get("raw", answers[-1]["text"]) if answers else ""
+        self.events = events
+        self._actions = [str(e.get("action", "")) for e in events if e.get("type") == "step"]
+        answers = [e for e in events if e.get("type") == "answer"]
+        self._answer = str(answers[-1].get("raw", answers[-1].get("text", ""))) if answers else ""
         self.observations: list[str] = []
+
+    def start(self, question: str) -> ReplayPolicy:
+        """A fresh replay of the same trace."""
+        return ReplayPolicy(self.events)
 
     def act(self, obs: Observation) -> Reply:
         """The next recorded action; remembers the observation for comparison."""
@@ -40,6 +45,6 @@ class ReplayPolicy:
         return Reply(self._answer)
 
 
-def snapshot_pages(events: list[dict[str, Any]]) -> SnapshotPages:
-    """A page provider serving the trace's page snapshots."""
-    return SnapshotPages(Page.from_dict(e) for e in events if e["type"] == "page")
+def snapshot_pages(events: list[dict[str, Any]]) -> SnapshotLoader:
+    """A page loader serving the trace's page snapshots."""
+    return SnapshotLoader(Page.from_dict(e) for e in events if e.get("type") == "page")
