@@ -18,7 +18,7 @@ import lxml.html
 
 from .. import urls
 from ..records import Link, Page
-from .layout import clean_text, clean_title, marker, wrap_blocks
+from .layout import MARKER_RE, Verbatim, clean_text, clean_title, layout, marker
 
 __all__ = ["render_html"]
 
@@ -29,6 +29,8 @@ _DROP_TAGS = (
 _DROP_CLASSES = (
     "navbox", "mw-editsection", "reference", "mw-ref", "reflist", "mw-references-wrap",
     "noprint", "catlinks", "mw-jump-link", "sr-only", "visually-hidden", "hatnote",
+    # Documentation chrome: Sphinx's ¶ and DocBook's # self-links, DocBook's Prev/Up/Next bars.
+    "headerlink", "id_link", "navheader", "navfooter",
 )
 _DROP_TAG_SET = frozenset(_DROP_TAGS)
 _DROP_CLASS_SET = frozenset(_DROP_CLASSES)
@@ -53,6 +55,13 @@ _TRAFILATURA_TAGS = {
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _HAS_TEXT = re.compile(r">\s*[^<\s]")
 _WS = re.compile(r"\s+")
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+# A space left before punctuation where an element (a reference, a script) was taken out.
+_SPACE_BEFORE_PUNCT = re.compile(r"(?<=[^\s|]) +(?=[,.;:!?)\]](?:\s|$))|(?<=[(\[]) +(?=\S)")
+# A line break inside a table cell: NUL, as clean_text removes it from all page text.
+_CELL_BREAK = "\x00"
+_CELL_BREAKS = re.compile(r"\s*(?:\x00\s*)+")
+_INLINE_IN_CELL = frozenset("tr td th table thead tbody tfoot caption".split())
 
 
 def render_html(html: str, url: str, *, width: int = 100, max_lines: int = 20000,
@@ -64,16 +73,15 @@ def render_html(html: str, url: str, *, width: int = 100, max_lines: int = 20000
     except (etree.ParserError, ValueError):
         root = lxml.html.document_fromstring("<html><body></body></html>")
     page_title = clean_title(title or _title(root) or url)
+    _prepare(root)
     main = _main_element(root)
     if main is None:
         main = _trafilatura_main(html, url)
         body = root.find("body") if root.find("body") is not None else root
         _drop_boilerplate(body)
-        # When the extractor kept nearly all the text it removed no boilerplate, only links
-        # (a page that is a list of links): the body walk keeps them.
-        if main is not None and len(_WS.sub("", "".join(main.itertext()))) >= 0.8 * len(
-                _WS.sub("", body.text_content())):
-            main = None
+        if main is not None:
+            main, note = _choose(main, body)
+            notes = (*notes, note) if note else notes
         if main is None:
             main = body
     walker = _Walker(url)
@@ -82,10 +90,49 @@ def render_html(html: str, url: str, *, width: int = 100, max_lines: int = 20000
         # libxml2 gave up on this document (it stops past 256 levels of nesting, for one):
         # html.parser builds its tree without that limit, so its text is what the page holds.
         blocks = _soup_blocks(html)
-    lines, cut = wrap_blocks(blocks, width, max_lines)
+    lines, cut, starts = layout(blocks, width, max_lines)
     if cut:
         notes = (*notes, f"The page was cut at {max_lines} lines.")
-    return Page(key=url, url=url, title=page_title, lines=lines, links=walker.links, notes=notes)
+    last = max(len(lines) - 1, 0)
+    anchors = {name: min(starts[i], last) if i < len(starts) else last
+               for name, i in walker.anchor_blocks.items()}
+    return Page(key=url, url=url, title=page_title, lines=lines, links=walker.links,
+                notes=notes, anchors=anchors)
+
+
+def _choose(main: etree._Element, body: etree._Element) -> tuple[etree._Element | None, str]:
+    """The extractor's main content, or None for the whole body, and a note on what was cut.
+
+    The extractor drops link-dense blocks, which on an index page (sections of links) is the
+    content itself: when it lost sections of the page (their headings), the whole body is
+    shown, since a menu too many costs less than a section the reader never learns of. It
+    also drops nothing worth it on a page that is all content.
+    """
+    main_all, _ = _text_sizes(main)
+    body_all, _ = _text_sizes(body)
+    if not body_all or main_all >= 0.8 * body_all:
+        return None, ""
+    headings = [h for h in _headings(body) if h]
+    kept = set(_headings(main))
+    lost = sum(h not in kept for h in headings)
+    if lost and lost > 0.25 * len(headings):
+        return None, ""
+    share = round(100 * (1 - main_all / body_all))
+    return main, f"Only the main text is shown: menus and side text ({share}% of it) left out."
+
+
+_HEADING_XPATH = etree.XPath(".//h1 | .//h2 | .//h3 | .//h4 | .//h5 | .//h6")
+
+
+def _headings(el: etree._Element) -> list[str]:
+    return [_WS.sub("", "".join(h.itertext())) for h in _HEADING_XPATH(el)]
+
+
+def _text_sizes(el: etree._Element) -> tuple[int, int]:
+    """Characters of text under ``el`` (whitespace aside), and how many are inside links."""
+    total = len(_WS.sub("", "".join(el.itertext())))
+    links = sum(len(_WS.sub("", "".join(a.itertext()))) for a in el.iter("a"))
+    return total, min(links, total)
 
 
 def _soup_blocks(html: str) -> list[str]:
@@ -119,6 +166,32 @@ def _main_element(root: etree._Element) -> etree._Element | None:
     return None
 
 
+def _prepare(root: etree._Element) -> None:
+    """Hidden elements out, and pictures that carry a label (star ratings) in as that label.
+
+    Hidden copies of text (MediaWiki's ``(1934-12-21)`` before "December 21, 1934") would
+    show twice; a rating drawn as star images would show as an empty cell.
+    """
+    hidden, labelled = [], []
+    for node in root.iter():
+        if not isinstance(node.tag, str):
+            continue
+        attrib = node.attrib
+        if "hidden" in attrib or _HIDDEN_STYLE.search(attrib.get("style", "")):
+            hidden.append(node)
+        elif attrib.get("role") == "img" and (attrib.get("aria-label") or attrib.get("title")):
+            labelled.append(node)
+    for node in hidden:
+        if node.getparent() is not None:
+            node.drop_tree()
+    for node in labelled:
+        label = node.get("aria-label") or node.get("title") or ""
+        tail = node.tail
+        for child in list(node):
+            node.remove(child)
+        node.text, node.tail = f" {label} ", tail
+
+
 def _drop_boilerplate(el: etree._Element) -> None:
     # One pass over the subtree with set lookups: several times faster than an XPath union.
     junk = []
@@ -128,9 +201,13 @@ def _drop_boilerplate(el: etree._Element) -> None:
             junk.append(node)  # comments and processing instructions
             continue
         attrib = node.attrib
+        classes = attrib["class"].split() if "class" in attrib else ()
         if (tag in _DROP_TAG_SET or attrib.get("role") in _DROP_ROLES
                 or attrib.get("aria-hidden") == "true"
-                or ("class" in attrib and not _DROP_CLASS_SET.isdisjoint(attrib["class"].split()))):
+                or (classes and not _DROP_CLASS_SET.isdisjoint(classes)
+                    # MediaWiki's footnote marks are class "reference"; Sphinx's links too.
+                    and not (tag == "a" and "reference" in classes
+                             and _DROP_CLASS_SET.isdisjoint(set(classes) - {"reference"})))):
             junk.append(node)
     for node in junk:
         if node is not el and node.getparent() is not None:
@@ -159,25 +236,39 @@ def _trafilatura_main(html: str, url: str) -> etree._Element | None:
                 el.set("href", el.attrib.pop("target"))
             if el.tag == "td" and el.get("role") == "head":
                 el.tag = "th"
+            if el.tag == "pre" and "\n" not in "".join(el.itertext()):
+                el.tag = "span"  # trafilatura's <code> is inline code as well as code blocks
     return body
 
 
 class _Walker:
-    """Turns an element tree into text blocks, numbering links as it meets them."""
+    """Turns an element tree into text blocks, numbering links as it meets them.
+
+    Preformatted text keeps its lines (fenced by ```); a table row stays one block whatever
+    its cells hold, and under a header row each cell is labelled with its column's header,
+    so a quoted row still says what its values are. Element ids and names are recorded with
+    the block they start in, so links to ``page#id`` can be scrolled to.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.page_url = urls.strip_fragment(url)
         self.domain = urls.domain(url)
         self.links: dict[int, Link] = {}
+        self.anchor_blocks: dict[str, int] = {}
         self._ids: dict[str, int] = {}
         self.blocks: list[str] = []
         self._buf: list[str] = []
         self._prefix = ""
         self._lists: list[list[int]] = []  # one counter per open list; -1 marks <ul>
         self._anchors: list[tuple[int, str | None]] = []
-        self._row_cells = 0
+        self._pre = 0
+        self._cell_depth = 0
+        self._cells: list[tuple[int, bool]] = []  # where each cell of the row starts in _buf
+        self._headers: list[list[str] | None] = []  # per open table: its header row
 
     def walk(self, root: etree._Element) -> list[str]:
+        """The blocks of the subtree at ``root``."""
         for event, el in etree.iterwalk(root, events=("start", "end")):
             tag = el.tag if isinstance(el.tag, str) else ""
             if event == "start":
@@ -191,10 +282,12 @@ class _Walker:
         if text:
             # Cleaned again here: character references (&#9830; &#x3010; &#0;) are decoded by the
             # parser, after the source text was cleaned.
-            self._buf.append(_WS.sub(" ", clean_text(text)))
+            text = clean_text(text)
+            self._buf.append(text.expandtabs(8) if self._pre else _WS.sub(" ", text))
 
     def _flush(self) -> None:
-        text = "".join(self._buf).strip()
+        text = "".join(self._buf).replace(_CELL_BREAK, " ")
+        text = _SPACE_BEFORE_PUNCT.sub("", text).strip()
         self._buf.clear()
         self._anchors.clear()
         if text:
@@ -202,9 +295,43 @@ class _Walker:
             # An empty flush (a <div> opening inside an <li> or <h1>) keeps the pending prefix.
             self._prefix = ""
 
+    def _flush_pre(self) -> None:
+        raw = "".join(self._buf)
+        self._buf.clear()
+        self._anchors.clear()
+        code = raw.strip("\n").split("\n")
+        if any(line.strip() for line in code):
+            self.blocks.extend([Verbatim("```"), *(Verbatim(line.rstrip()) for line in code),
+                                Verbatim("```")])
+
     def _start(self, tag: str, el: etree._Element) -> None:
+        name = el.get("id") or (el.get("name") if tag == "a" else None)
+        if self._cell_depth:
+            self._start_in_cell(tag, el)
+        elif self._pre:
+            if tag == "br":
+                self._buf.append("\n")
+            elif tag == "a":
+                self._anchors.append((len(self._buf), el.get("href")))
+        else:
+            self._start_block(tag, el)
+        if name:
+            self.anchor_blocks.setdefault(name, len(self.blocks))
+        self._text(el.text)
+
+    def _start_in_cell(self, tag: str, el: etree._Element) -> None:
+        if tag in ("td", "th"):
+            self._cell_depth += 1
+        if tag in _BLOCK or tag in _INLINE_IN_CELL:
+            self._buf.append(" " if tag in _INLINE_IN_CELL else _CELL_BREAK)
+        self._inline(tag, el)
+
+    def _start_block(self, tag: str, el: etree._Element) -> None:
         if tag in _BLOCK:
             self._flush()
+        if tag == "pre":
+            self._pre += 1
+            return
         if tag in _HEADINGS:
             self.blocks.append("")
             self._prefix = "#" * _HEADINGS[tag] + " "
@@ -218,15 +345,19 @@ class _Walker:
                 self._prefix = "  " * depth + f"{counter[0]}. "
             else:
                 self._prefix = "  " * depth + "• "
+        elif tag == "table":
+            self._headers.append(None)
         elif tag == "tr":
-            self._row_cells = 0
+            self._cells = []
         elif tag in ("td", "th"):
-            if self._row_cells:
-                self._buf.append(" | ")
-            self._row_cells += 1
+            self._cell_depth = 1
+            self._cells.append((len(self._buf), tag == "th"))
         elif tag == "blockquote":
             self._prefix = "> "
-        elif tag == "a":
+        self._inline(tag, el)
+
+    def _inline(self, tag: str, el: etree._Element) -> None:
+        if tag == "a":
             self._anchors.append((len(self._buf), el.get("href")))
         elif tag == "img":
             alt = _WS.sub(" ", clean_text(el.get("alt") or el.get("title") or "")).strip()
@@ -236,27 +367,67 @@ class _Walker:
             self._buf.append("^")
         elif tag == "sub":
             self._buf.append("_")
-        self._text(el.text)
 
     def _end(self, tag: str, el: etree._Element) -> None:
         if tag == "a" and self._anchors:
             start, href = self._anchors.pop()
             self._link(start, href)
-        elif tag in ("ul", "ol") and self._lists:
+        if self._cell_depth:
+            if tag in ("td", "th"):
+                self._cell_depth -= 1
+            if self._cell_depth and (tag in _BLOCK or tag in _INLINE_IN_CELL):
+                self._buf.append(" " if tag in _INLINE_IN_CELL else _CELL_BREAK)
+        elif self._pre:
+            if tag == "pre":
+                self._pre -= 1
+                if not self._pre:
+                    self._flush_pre()
+        else:
+            self._end_block(tag)
+        self._text(el.tail)
+
+    def _end_block(self, tag: str) -> None:
+        if tag in ("ul", "ol") and self._lists:
             self._lists.pop()
+        elif tag == "table" and self._headers:
+            self._headers.pop()
+        elif tag == "tr":
+            self._row()
         if tag in _BLOCK and tag not in ("td", "th"):
             self._flush()
-        self._text(el.tail)
+
+    def _row(self) -> None:
+        """The row's cells joined into one block: ``a | b``, or ``Header: a | Header: b``."""
+        if not self._cells:
+            return
+        first = min(self._cells[0][0], len(self._buf))
+        bounds = [min(start, len(self._buf)) for start, _ in self._cells] + [len(self._buf)]
+        cells = [_cell_text("".join(self._buf[a:b]))
+                 for a, b in zip(bounds, bounds[1:], strict=False)]
+        lead = "".join(self._buf[:first])
+        header = self._headers[-1] if self._headers else None
+        if header is None and self._headers and len(cells) > 1 and all(
+                is_th for _, is_th in self._cells):
+            self._headers[-1] = [MARKER_RE.sub(lambda m: m.group(2), c) for c in cells]
+            row = " | ".join(cells)
+        elif header is not None and len(header) == len(cells):
+            pairs = zip(header, cells, strict=True)
+            row = " | ".join(f"{h}: {c}" if h else c for h, c in pairs if c)
+        else:
+            row = " | ".join(cells)
+        self._buf[:] = [lead, row]
+        self._cells = []
 
     def _link(self, start: int, href: str | None) -> None:
         if not href or start > len(self._buf):
             return
         href = href.strip()
-        if href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
+        if href.startswith(("javascript:", "mailto:", "tel:", "data:")) or href == "#":
             return
-        target = urls.strip_fragment(urls.join(self.url, href))
-        text = "".join(self._buf[start:]).strip()
-        if not text or not target or target == urls.strip_fragment(self.url):
+        target = urls.join(self.url, href)
+        text = "".join(self._buf[start:]).replace(_CELL_BREAK, " ").strip()
+        # A link to the page itself goes nowhere; to a place on it (#section) it scrolls.
+        if not text or not target or target == self.page_url:
             return
         link_id = self._ids.get(target)
         if link_id is None:
@@ -267,3 +438,9 @@ class _Walker:
         trail = " " if text and "".join(self._buf[start:])[-1:] == " " else ""
         shown = marker(link_id, text, other if other != self.domain else "")
         self._buf[start:] = [lead + shown + trail]
+
+
+def _cell_text(raw: str) -> str:
+    """One cell's text on one line: its own line breaks become "; "."""
+    text = _CELL_BREAKS.sub(_CELL_BREAK, _WS.sub(" ", raw).strip()).strip(_CELL_BREAK + " ")
+    return _SPACE_BEFORE_PUNCT.sub("", text.replace(_CELL_BREAK, "; "))

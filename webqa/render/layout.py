@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["wrap_blocks", "marker", "clean_text", "clean_title", "MARKER_RE", "MAX_TITLE"]
+__all__ = ["wrap_blocks", "layout", "Verbatim", "marker", "clean_text", "clean_title",
+           "MARKER_RE", "MAX_TITLE"]
 
 #: A link marker: 【id†text】 or 【id†text†domain】.
 MARKER_RE = re.compile(r"【(\d+)†([^】†]*)(?:†([^】]*))?】")
@@ -50,16 +51,42 @@ def marker(link_id: int, text: str, other_domain: str = "") -> str:
     return f"【{link_id}†{text}】"
 
 
+class Verbatim(str):
+    """A block shown as it is (a line of preformatted text): never re-wrapped, only cut when
+    longer than a line, and its leading spaces are kept."""
+
+    __slots__ = ()
+
+
 def wrap_blocks(blocks: list[str], width: int, max_lines: int) -> tuple[list[str], bool]:
     """Wrap each block to ``width`` columns; return the lines and whether ``max_lines`` cut them.
+
+    See :func:`layout`, which also says on which line each block starts.
+    """
+    lines, cut, _ = layout(blocks, width, max_lines)
+    return lines, cut
+
+
+def layout(blocks: list[str], width: int,
+           max_lines: int) -> tuple[list[str], bool, list[int]]:
+    """Wrap each block to ``width`` columns: the lines, whether ``max_lines`` cut them, and
+    the line each block starts on (so anchors inside a block can be scrolled to).
 
     A block's leading spaces (list nesting) are kept as the indent of its continuation lines.
     A word longer than a line is cut into line-sized pieces (a link's text too, each piece a
     marker of the same link), so no line is longer than ``width`` plus a few characters of
-    marker syntax, whatever the page holds.
+    marker syntax, whatever the page holds. :class:`Verbatim` blocks keep their spacing.
     """
     lines: list[str] = []
+    starts: list[int] = []
     for block in blocks:
+        starts.append(len(lines))
+        if isinstance(block, Verbatim):
+            text = block.rstrip()
+            lines.extend([text] if len(text) <= width else _cut(text, width))
+            if len(lines) >= max_lines:
+                return lines[:max_lines], True, starts
+            continue
         indent = block[: len(block) - len(block.lstrip(" "))]
         if len(indent) > width // 2:
             indent = indent[: width // 2]
@@ -78,13 +105,13 @@ def wrap_blocks(blocks: list[str], width: int, max_lines: int) -> tuple[list[str
                     current = ""
                 current = current + " " + piece if current else indent + piece
             if len(lines) >= max_lines:
-                return lines[:max_lines], True
+                return lines[:max_lines], True, starts
         lines.append(current)
         if len(lines) >= max_lines:
-            return lines[:max_lines], True
+            return lines[:max_lines], True, starts
     while lines and lines[-1] == "":
         lines.pop()
-    return lines, False
+    return lines, False, starts
 
 
 def _cut(word: str, room: int) -> list[str]:
