@@ -216,7 +216,6 @@ def test_optional_keys_are_filled_in_so_readers_can_index(tmp_path):
     assert trace.answer == {
         "type": "answer",
         "text": "",
-        "raw": None,
         "citations": [],
         "quotes": [],
     }

@@ -369,11 +369,13 @@ def _check_header(value: dict[str, Any], source: str) -> dict[str, Any]:
 
 
 _Types = tuple[type, ...]
+_UNSET = object()
+"""A default meaning: checked when present, left absent otherwise."""
 _STR: _Types = (str,)
 _INT: _Types = (int,)
 _OPT_STR: _Types = (str, type(None))
 _SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
-    # key: (accepted types, default when absent; ... means required)
+    # key: (accepted types, default when absent; ... means required, _UNSET left absent)
     "run": {
         "format": (_STR, ...),
         "question": (_STR, ""),
@@ -398,7 +400,7 @@ _SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
     },
     "answer": {
         "text": (_STR, ""),
-        "raw": (_OPT_STR, None),
+        "raw": (_OPT_STR, _UNSET),
         "citations": ((list,), []),
         "quotes": ((list,), []),
     },
@@ -424,7 +426,8 @@ def _check_event(value: Any) -> str:
         if key not in value:
             if default is ...:
                 return f"{type_} event without {key!r}"
-            value[key] = default.copy() if isinstance(default, (dict, list)) else default
+            if default is not _UNSET:
+                value[key] = default.copy() if isinstance(default, (dict, list)) else default
         elif not isinstance(value[key], types) or isinstance(value[key], bool) and int in types:
             return f"{type_} event: {key!r} is {_kind(value[key])}"
     return _check_parts(type_, value)

@@ -426,7 +426,19 @@ def trace_html(trace: TraceInput) -> str:
         parts.append(
             f"<p class='banner cut-off' id='status'>{esc(_cut_off_line(t)).capitalize()}</p>"
         )
-    parts.append("</header>")
+    sections = [
+        ("usage", "Usage"),
+        ("answer" if answer else "quotes", "Answer" if answer else "Quotes"),
+        ("steps", "Steps"),
+        ("pages", "Pages"),
+        ("config", "Configuration"),
+    ]
+    if t.bad_lines:
+        sections.insert(0, ("bad-lines", "Skipped lines"))
+    if answer is not None:
+        sections.insert(2, ("references", "References"))
+    nav = " · ".join(f"<a href='#{ident}'>{label}</a>" for ident, label in sections)
+    parts.append(f"<nav>{nav}</nav></header>")
 
     if t.bad_lines:
         items = "".join(f"<li>line {n}: {esc(reason)}</li>" for n, reason in t.bad_lines[:200])
