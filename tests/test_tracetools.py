@@ -60,7 +60,7 @@ def test_text_lists_the_bad_lines_skipped(tmp_path):
     path = tmp_path / "t.jsonl"
     path.write_text("\n".join(lines))
     text = trace_text(load_trace(path))
-    assert "Skipped 1 bad line(s):\n  line 4: not JSON" in text
+    assert "Skipped 1 bad line:\n  line 4: not JSON" in text
     assert "Status: answered" in text
 
 
@@ -276,7 +276,7 @@ def test_a_cut_off_trace_compares_only_the_steps_it_has():
     verdict = compare_observations(["a"] * 8, ["a"] * 12, complete=False)
     assert verdict.ok and verdict.first_difference is None
     assert "all 8 recorded observations reproduced" in verdict.message
-    assert "4 further step(s) are not compared" in verdict.message
+    assert "4 further steps not compared" in verdict.message
 
 
 def test_a_finished_trace_replayed_further_is_one_consistent_failure():
@@ -357,7 +357,7 @@ def test_export_keeps_the_good_steps_of_a_damaged_trace_and_reports_the_rest(tmp
     assert report.examples == len(rows) == 7  # 6 valid steps + the answer
     assert (report.step_examples, report.answer_examples) == (6, 1)
     assert [(p, n) for p, n, _ in report.bad_lines] == [(str(path), 3)]
-    assert "skipped 1 damaged lines" in report.message and "line 3: not JSON" in report.message
+    assert "skipped 1 damaged line (" in report.message and "line 3: not JSON" in report.message
     assert rows[-1]["messages"][2]["content"].startswith("Ganymede")
     assert "[1] The Galilean Moons" in rows[-1]["messages"][1]["content"]
 

@@ -44,6 +44,10 @@ def _as_trace(trace: TraceInput) -> TraceFile:
     return trace if isinstance(trace, TraceFile) else check_events(trace)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _cut_off_line(trace: TraceFile) -> str:
     return f"run cut off after step {trace.last_step} (no end event)"
 
@@ -51,7 +55,7 @@ def _cut_off_line(trace: TraceFile) -> str:
 def _bad_lines_text(trace: TraceFile) -> list[str]:
     if not trace.bad_lines:
         return []
-    lines = [f"Skipped {len(trace.bad_lines)} bad line(s):"]
+    lines = [f"Skipped {_count(len(trace.bad_lines), 'bad line')}:"]
     lines += [f"  line {n}: {reason}" for n, reason in trace.bad_lines[:20]]
     if len(trace.bad_lines) > 20:
         lines.append(f"  ... and {len(trace.bad_lines) - 20} more")
@@ -601,12 +605,12 @@ def compare_observations(recorded: list[str], replayed: list[str], complete: boo
         diff = _diff("", replayed[first - 1], first)
         message = (
             f"{same} of {total} observations reproduced, but the replay went on past the "
-            f"recorded end: {len(replayed) - total} more step(s), the first at step {first}"
+            f"recorded end: {_count(len(replayed) - total, 'more step')}, the first at step {first}"
         )
     elif len(replayed) > len(recorded):
         message = (
             f"all {total} recorded observations reproduced (the trace was cut off after step "
-            f"{total}; the replay's {len(replayed) - total} further step(s) are not compared)"
+            f"{total}; the replay's {_count(len(replayed) - total, 'further step')} not compared)"
         )
     else:
         message = f"all {total} observations reproduced"
@@ -695,22 +699,22 @@ class ExportReport:
     @property
     def message(self) -> str:
         """A one-paragraph summary for people."""
-        traces = f"{self.traces} trace{'s' if self.traces != 1 else ''}"
         text = (
-            f"wrote {self.examples} examples ({self.step_examples} steps, "
-            f"{self.answer_examples} answers) from {traces} to {self.output}"
+            f"wrote {_count(self.examples, 'example')} ({_count(self.step_examples, 'step')}, "
+            f"{_count(self.answer_examples, 'answer')}) from {_count(self.traces, 'trace')} "
+            f"to {self.output}"
         )
         if not self.examples:
             text += (
                 f"; no example: no step had a valid command and no run had an answer"
-                f" ({self.steps_left_out} steps left out)"
+                f" ({_count(self.steps_left_out, 'step')} left out)"
             )
         elif self.steps_left_out:
-            text += f"; {self.steps_left_out} steps without a valid command left out"
+            text += f"; {_count(self.steps_left_out, 'step')} without a valid command left out"
         if self.bad_lines:
             shown = "; ".join(f"{p} line {n}: {r}" for p, n, r in self.bad_lines[:5])
             more = f"; ... {len(self.bad_lines) - 5} more" if len(self.bad_lines) > 5 else ""
-            text += f"; skipped {len(self.bad_lines)} damaged lines ({shown}{more})"
+            text += f"; skipped {_count(len(self.bad_lines), 'damaged line')} ({shown}{more})"
         return text
 
 
