@@ -10,6 +10,8 @@ and ``GET /v1/models``. Replies come from a script, one step per completion requ
   error body; a fourth element replaces the error message
 - ``("hang", seconds[, step])``    wait, then answer ``step`` (default ""); a client with a
   shorter timeout has gone by then. Closing the server ends the wait
+- ``("drip", interval[, text])``   send the headers, then a completion of ``text`` one byte
+  every ``interval`` seconds: each read is quick, the whole reply is not
 - ``("reset",)``                   close the connection without answering
 - ``("raw", obj)``                 send ``obj`` as the JSON body, status 200 (malformed replies)
 - ``("body", data[, status[, headers]])``  send ``data`` (bytes or str) as the body, verbatim:
@@ -237,6 +239,24 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
             self._answer(request, step[2] if len(step) > 2 else "")
+        elif kind == "drip":
+            data = json.dumps(
+                self.chat._completion(request, step[2] if len(step) > 2 else "x" * 200)
+            )
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.flush()
+            for byte in data.encode():
+                if self.chat._closing.wait(step[1]):
+                    break
+                try:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                except OSError:  # the client has gone
+                    break
+            self.close_connection = True
         elif kind == "reset":
             self.close_connection = True  # no bytes at all: the client sees a dropped connection
         elif kind == "raw":

@@ -512,3 +512,16 @@ def test_scripted_tool_calls_read_by_the_openai_client_itself():
         ("call_1", "top", {}),
     ]
     assert reply.choices[0].finish_reason == "tool_calls"
+
+
+@pytest.mark.timeout(10)
+def test_a_dripping_server_is_cut_off_at_the_deadline():
+    # Before: each read was quick, so a reply dripped a byte every 50 ms took 24 s under "1 s".
+    with ChatServer([("drip", 0.05)]) as server:
+        started = time.monotonic()
+        with pytest.raises(ModelError) as err:
+            client(server, timeout=1).complete(MESSAGES)
+        elapsed = time.monotonic() - started
+    assert elapsed < 1 + 1
+    assert str(err.value) == f"the LLM at {server.url} did not answer within 1 s (1 try); giving up"
+    assert (err.value.status, err.value.tries, err.value.retryable) == (None, 1, True)

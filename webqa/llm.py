@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -251,14 +252,7 @@ class ChatClient:
             nonlocal tries
             tries += 1
             try:
-                # The client's plain POST, read as bytes: webqa reads the reply itself, so a
-                # malformed one is reported plainly, and no time goes on building typed models.
-                return self._client.post(
-                    "/chat/completions",
-                    cast_to=bytes,
-                    body=body,
-                    options={"timeout": max(deadline.remaining(), 0.001)},
-                )
+                return self._post_within(body, deadline, tries)
             except openai.OpenAIError as exc:
                 raise self._failure(exc, tries) from exc
 
@@ -267,6 +261,49 @@ class ChatClient:
         )
         self._reached = True
         return self._parse(raw, tries)
+
+    def _post_within(self, body: dict[str, Any], deadline: Deadline, tries: int) -> bytes:
+        """One POST that returns (or fails) by the deadline, whatever the server does.
+
+        Timeouts bound each read, not the whole reply: a server dripping a byte a second would
+        hold a call for as long as it likes. So the request runs in a worker thread, and the
+        caller stops waiting for it at the deadline; the abandoned worker ends with its
+        connection (at the latest one read timeout after the server stops sending).
+        """
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                # The client's plain POST, read as bytes: webqa reads the reply itself, so a
+                # malformed one is reported plainly, and no time goes on building typed models.
+                outcome["raw"] = self._client.post(
+                    "/chat/completions",
+                    cast_to=bytes,
+                    body=body,
+                    options={"timeout": max(deadline.remaining(), 0.001)},
+                )
+            except BaseException as exc:  # handed to the caller's thread below
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=run, name="webqa-llm-request", daemon=True)
+        worker.start()
+        worker.join(deadline.remaining())
+        if worker.is_alive():
+            log.warning(
+                "the LLM at %s had not finished answering at the %g s deadline; request abandoned",
+                self.base_url,
+                self.timeout,
+            )
+            raise ModelError(
+                f"the LLM at {self.base_url} did not answer within {self.timeout:g} s "
+                f"({_tries(tries)}); giving up",
+                tries=tries,
+                retryable=True,
+            )
+        if "error" in outcome:
+            raise outcome["error"]
+        raw: bytes = outcome["raw"]
+        return raw
 
     def _failure(self, exc: openai.OpenAIError, tries: int) -> Exception:
         """The exception a failed try raises: a Transient to retry, or the final ModelError."""
