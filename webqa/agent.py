@@ -106,6 +106,7 @@ class Run:
         self.browser = Browser(agent.loader, agent.limits, on_page=self._page_shown)
         self.usage = Usage()
         self.past: list[str] = []
+        self.shown: list[str] = []  # each action as typed, without its failure note
         self.outcomes: list[Outcome] = []
         self.policy: Policy | None = None
 
@@ -152,6 +153,7 @@ class Run:
                 usage.add_llm(reply.prompt_tokens, reply.completion_tokens)
             cmd, last = self._execute(reply.text)
             self.past.append(_past_action(cmd, reply.text, last))
+            self.shown.append(_shown(cmd, reply.text, last))
             self.outcomes.append(last)
             self._step(obs.text, reply, cmd, last, started)
             if last.kind == "end" and last.ok:
@@ -193,7 +195,7 @@ class Run:
             return Answer(self.question, "", citations_for(quotes, set()), "refused", usage,
                           refusal=reason)
         if status == "stuck":
-            return self._failed("stuck", f"browsing stopped: {reason}")
+            return self._failed("stuck", str(reason))
         if not quotes:
             final: Status = "budget_exhausted" if status == "budget_exhausted" else "no_quotes"
             return Answer(self.question, "", [], final, usage, error=self._why_no_quotes())
@@ -238,7 +240,7 @@ class Run:
                     usage={"prompt_tokens": reply.prompt_tokens,
                            "completion_tokens": reply.completion_tokens})
         if self.on_step:
-            self.on_step(StepInfo(n, self.past[-1], outcome.error, left, outcome))
+            self.on_step(StepInfo(n, self.shown[-1], outcome.error, left, outcome))
 
     def _page_shown(self, key: str, page: Page) -> None:
         self._event("page", **{**page.to_dict(), "key": key})
@@ -248,16 +250,20 @@ class Run:
             self.trace.write(type_, **fields)
 
 
-def _past_action(cmd: Command | None, raw: str, outcome: Outcome) -> str:
-    """The past-actions line: what was done, in the form the model may type."""
+def _shown(cmd: Command | None, raw: str, outcome: Outcome) -> str:
+    """An action as the model may type it: canonical, short, a quote with its number."""
     if cmd is None:
         first = raw.strip().splitlines()[0] if raw.strip() else "(empty)"
-        shown = clip(first, 100)
-    elif cmd.kind == "quote" and outcome.ok:
+        return clip(first, 100)
+    if cmd.kind == "quote" and outcome.ok:
         words = cmd.arg.split()
-        shown = f"Quote: {' '.join(words[:8])}{' …' if len(words) > 8 else ''} → [{outcome.quote}]"
-    else:
-        shown = clip(str(cmd), 100)
+        return f"Quote: {' '.join(words[:8])}{' …' if len(words) > 8 else ''} → [{outcome.quote}]"
+    return clip(str(cmd), 100)
+
+
+def _past_action(cmd: Command | None, raw: str, outcome: Outcome) -> str:
+    """The past-actions line: what was done, and why it failed when it did."""
+    shown = _shown(cmd, raw, outcome)
     if outcome.ok:
         return shown
     return prompts.message("failed_action", action=shown, reason=clip(outcome.error or "", 80))

@@ -28,6 +28,10 @@ RELATIVE_FLOOR = 0.6
 #: The answer adds a further quote only if it scores at least this share of the best one.
 ANSWER_FLOOR = 0.5
 
+#: Longest quote proposed: text without sentence punctuation can make one "unit" of a whole
+#: page, which the browser would refuse (its quote limit is 1,500 characters).
+MAX_UNIT_CHARS = 1000
+
 #: Score bonus for a quote from the first search result (halved for the second, and so on).
 RANK_PRIOR = 0.2
 
@@ -61,12 +65,20 @@ class ExtractivePolicy:
 
     def act(self, obs: Observation) -> Reply:
         """The next command, from the observation's structured fields."""
+        if obs.last is not None and obs.last.failure == "search":
+            # An engine that failed will not start working within this run: one try with
+            # keywords, then stop rather than repeat the same failing search.
+            shorter = keywords(self._question, limit=8)
+            if len(self._searches) >= 2 or not shorter or shorter in self._searches:
+                return Reply("End: Answer")
+            return self._search(shorter)
         if self._queue:
             return Reply(self._queue.pop(0))
         page = obs.page
         if page is None:
             # Whole questions work well with bm25 and with web engines; keywords are the fallback.
-            return self._search(" ".join(obs.question.split()).rstrip("?"))
+            query = " ".join(obs.question.split()).rstrip("?").strip()
+            return self._search(query) if query else Reply("End: Answer")
         if not page.url:  # a results page
             return self._next_result(page)
         if page.key not in self._done_pages:
@@ -108,6 +120,7 @@ class ExtractivePolicy:
         for score, unit in ranked:
             if score < floor or len(picked) >= self.quotes_per_page:
                 break
+            unit = _head(unit, MAX_UNIT_CHARS)
             if fold(unit) not in self._quoted:
                 self._quoted.add(fold(unit))
                 picked.append(unit)
@@ -130,3 +143,11 @@ class ExtractivePolicy:
                 text += "."
             parts.append(f"{text} [{i + 1}]")
         return Reply(" ".join(parts))
+
+
+def _head(unit: str, limit: int) -> str:
+    """``unit`` cut to at most ``limit`` characters at a word boundary (still verbatim)."""
+    if len(unit) <= limit:
+        return unit
+    cut = unit[:limit]
+    return cut[: cut.rfind(" ")] if " " in cut else cut
