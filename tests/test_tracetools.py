@@ -190,7 +190,13 @@ def test_html_of_a_cut_off_run_shows_where_and_the_quotes_it_had(tmp_path):
     assert "Ganymede is the largest moon in the Solar System" in quotes
     assert "it is larger than the planet Mercury" in quotes
     assert "as typed" in quotes
-    assert tree.find("li", cls="quoted")  # the recovered quotes are found in their page
+    # The recovered quotes are found in their page.
+    assert [m["text"] for m in tree.find("mark")] == [
+        "Ganymede is the largest moon in the Solar System, with a diameter of 5,268 kilometres.",
+        "It is larger",
+        "than the planet Mercury",
+    ]
+    assert [a["attrs"]["href"] for a in tree.find("a", cls="in-page")] == ["#page-2-L37"] * 2
     assert "summed from the recorded steps" in tree.by_id("usage")["text"]
 
 

@@ -72,9 +72,9 @@ def run_quotes(trace: TraceInput) -> list[dict[str, Any]]:
     """The quotes a run collected, as ``{url, title, text, line_start, line_end}`` dicts.
 
     From the answer event when there is one. A run cut off before its answer still had quotes:
-    they are read from the last observation's ``♦Quotes`` section (which has title and text but
-    no URL), plus the last step's quote when that step quoted successfully (its text as typed;
-    marked ``approximate``).
+    they are read from the last observation's ``♦Quotes`` section (title and text; the URL is
+    the snapshot's of that title, the lines those the quoting steps report), plus the last
+    step's quote when that step quoted successfully (its text as typed; marked ``approximate``).
     """
     t = _as_trace(trace)
     answer = t.answer
@@ -85,22 +85,26 @@ def run_quotes(trace: TraceInput) -> list[dict[str, Any]]:
         return []
     last = steps[-1]
     quotes = _observation_quotes(last["observation"])
-    command = last.get("command") or ""
-    if command.lower().startswith("quote") and not last.get("error"):
+    quoting = [
+        s for s in steps if (s["command"] or "").lower().startswith("quote") and not s["error"]
+    ]
+    if quoting and quoting[-1] is last:
         title = _observation_title(last["observation"])
-        span = _QUOTED_LINES.search(str(last.get("result") or ""))
-        quote: dict[str, Any] = {
-            "url": _url_for_title(t, title),
-            "title": title,
-            "text": command.partition(":")[2].strip() or command,
-            "approximate": True,
-        }
+        quotes.append(
+            {
+                "url": "",
+                "title": title,
+                "text": last["command"].partition(":")[2].strip() or last["command"],
+                "approximate": True,
+            }
+        )
+    # Quotes are shown in the order they were taken, so the quoting steps say where each lies.
+    spans = [_QUOTED_LINES.search(str(s.get("result") or "")) for s in quoting]
+    for q, span in zip(quotes, spans if len(spans) == len(quotes) else [], strict=False):
         if span:
-            quote["line_start"], quote["line_end"] = int(span[1]), int(span[2])
-        quotes.append(quote)
+            q["line_start"], q["line_end"] = int(span[1]), int(span[2])
     for q in quotes:
-        if not q["url"]:
-            q["url"] = _url_for_title(t, q["title"])
+        q["url"] = _url_for_title(t, q["title"])
     return quotes
 
 
@@ -122,7 +126,9 @@ def _observation_quotes(observation: str) -> list[dict[str, Any]]:
         elif quotes and (line.startswith("> ") or quotes[-1]["text"]):
             text = line[2:] if line.startswith("> ") and not quotes[-1]["text"] else line
             quotes[-1]["text"] = f"{quotes[-1]['text']}\n{text}" if quotes[-1]["text"] else text
-    return [q for q in quotes if q["text"].strip()]
+    for q in quotes:
+        q["text"] = q["text"].rstrip()
+    return [q for q in quotes if q["text"]]
 
 
 def _observation_title(observation: str) -> str:
