@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import tracemalloc
 
@@ -22,6 +23,7 @@ from tests.webserver import (
     page,
     redirect,
     send,
+    sequence,
     serve,
     slow_drip,
     status,
@@ -426,3 +428,48 @@ def test_the_guarded_transport_is_built_from_public_parts():
         assert client.get(site.url("/")).text == "hello"
         with pytest.raises(httpx.ConnectError):
             client.get("http://127.0.0.1:1/")
+
+
+# -- logging, not printing --------------------------------------------------------------------
+
+
+def test_retries_are_logged_on_webqa_web(caplog, capsys):
+    with serve({"/search": sequence(status(503), json_ok())}) as site:
+        policy = RetryPolicy(attempts=2, backoff=0.25, sleep=lambda s: None)
+        with caplog.at_level(logging.INFO, logger="webqa.web"):
+            with SearXNG(site.base, retry=policy) as engine:
+                assert [r.url for r in engine.search("q")] == ["https://example.org/"]
+    assert any(
+        "HTTP 503" in r.getMessage() and "retrying in 0.25 s" in r.getMessage()
+        for r in caplog.records
+        if r.name == "webqa.web"
+    )
+    assert capsys.readouterr() == ("", "")
+
+
+def json_ok():
+    data = json.dumps({"results": [{"url": "https://example.org/", "title": "fine"}]}).encode()
+    return searx_json(data)
+
+
+def test_a_hanging_dns_lookup_cannot_stretch_a_fetch_past_its_deadline():
+    release = threading.Event()
+
+    def slow_resolver(host, port):
+        release.wait(10)
+        return [PUBLIC_IP]
+
+    with serve({"/": page("late")}) as site:
+        src = HttpSource(
+            FetchConfig(total_timeout=1.0),
+            resolver=slow_resolver,
+            network_backend=ToSite(site),
+            sleep=lambda s: None,
+        )
+        start = time.monotonic()
+        try:
+            with pytest.raises(FetchTimeout, match=r"timed out after 1 s"):
+                src.fetch("http://slow-dns.example/")
+            assert time.monotonic() - start < 1.0 + 1
+        finally:
+            release.set()

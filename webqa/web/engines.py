@@ -25,8 +25,9 @@ import httpx
 from webqa.errors import ConfigError, FetchError, SearchError
 from webqa.protocols import SearchEngine
 from webqa.records import SearchResult
+from webqa.retry import Deadline
 from webqa.web.body import decoder_chain, read_capped
-from webqa.web.fetch import USER_AGENT
+from webqa.web.fetch import USER_AGENT, log_retry
 from webqa.web.guard import DEFAULT_BLOCK, DomainBlock
 from webqa.web.retry import RETRY_STATUSES, RetryPolicy, Transient, parse_retry_after
 from webqa.web.transport import DeadlineBackend, PoolTransport, deadline, time_left
@@ -76,7 +77,7 @@ class DuckDuckGo:
 
     def search(self, query: str, limit: int = 10) -> list[SearchResult]:
         """Up to ``limit`` results for ``query``."""
-        return self._retry.call(lambda: self._search_once(query, limit))
+        return self._retry.call(lambda: self._search_once(query, limit), on_retry=log_retry)
 
     def _search_once(self, query: str, limit: int) -> list[SearchResult]:
         from ddgs.exceptions import DDGSException, RatelimitException, TimeoutException
@@ -195,7 +196,11 @@ class _HttpEngine:
     ) -> Any:
         url = self.base_url + path
         with deadline(self._timeout):
-            return self._retry.call(lambda: self._get_once(url, params, headers or {}))
+            return self._retry.call(
+                lambda: self._get_once(url, params, headers or {}),
+                deadline=Deadline(self._timeout),
+                on_retry=log_retry,
+            )
 
     def _timed_out(self, url: str) -> SearchError:
         return SearchError(

@@ -32,6 +32,7 @@ from webqa.errors import (
     UnsupportedContent,
 )
 from webqa.records import Document
+from webqa.retry import Deadline, RetryEvent
 from webqa.urls import join, strip_fragment
 from webqa.web.body import decoder_chain, read_capped
 from webqa.web.cache import FetchCache
@@ -133,6 +134,17 @@ def check_url(url: str, block: DomainBlock | None = None) -> httpx.URL:
     return parsed
 
 
+def log_retry(event: RetryEvent) -> None:
+    """Say on ``webqa.web`` that a request failed and will be tried again, and when."""
+    log.info(
+        "%s; retrying in %g s (try %d of %d)",
+        event.transient.reason,
+        event.wait,
+        event.tries + 1,
+        event.max_tries,
+    )
+
+
 class HttpSource:
     """Fetches http(s) URLs into :class:`Document` objects (a ``DocumentSource``).
 
@@ -173,7 +185,11 @@ class HttpSource:
         # The deadline also binds the sockets, so no trickle of bytes (headers included)
         # stretches a fetch past it; the clock check covers an injected client.
         with io_deadline(self.config.total_timeout):
-            doc = self._retry.call(lambda: self._fetch_once(url, deadline))
+            doc = self._retry.call(
+                lambda: self._fetch_once(url, deadline),
+                deadline=Deadline(self.config.total_timeout, self._clock),
+                on_retry=log_retry,
+            )
         self._cache.put(url, doc)
         if doc.url != url:
             self._cache.put(doc.url, doc)
@@ -322,16 +338,17 @@ class HttpSource:
         host = urlsplit(url).hostname or url
         try:
             yield read_timeout
-        except httpx.ConnectTimeout as exc:
-            raise FetchTimeout(
-                f"timed out after {min(self.config.connect_timeout, read_timeout):g} s "
-                f"connecting to {host} for {url}",
-                url=url,
-            ) from exc
         except httpx.TimeoutException as exc:
             left = time_left()
-            if read_timeout < self.config.read_timeout or (left is not None and left <= 0.05):
+            if (left is not None and left <= 0.05) or self._clock() >= deadline:
                 raise self._total_timeout(url) from exc  # the total limit is what ran out
+            if isinstance(exc, httpx.ConnectTimeout):
+                limit = min(self.config.connect_timeout, read_timeout)
+                raise FetchTimeout(
+                    f"timed out after {limit:.3g} s connecting to {host} for {url}", url=url
+                ) from exc
+            if read_timeout < self.config.read_timeout:
+                raise self._total_timeout(url) from exc
             raise FetchTimeout(
                 f"timed out after {read_timeout:g} s reading {url}", url=url
             ) from exc

@@ -14,6 +14,7 @@ import contextlib
 import ipaddress
 import logging
 import socket
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,7 +25,7 @@ import idna
 
 from webqa.errors import BlockedError
 from webqa.records import SearchResult
-from webqa.web.transport import DeadlineBackend, PoolTransport
+from webqa.web.transport import DeadlineBackend, PoolTransport, time_left
 
 __all__ = [
     "DEFAULT_BLOCK",
@@ -260,7 +261,7 @@ class GuardedBackend(httpcore.NetworkBackend):
         """Resolve ``host``, refuse non-public addresses, connect to the first usable one."""
         if not self.allow_metadata and normalize_host(host) in METADATA_NAMES:
             raise BlockedError(f"{host} is the cloud metadata service; {_METADATA_HINT}")
-        addresses = [host] if _is_ip(host) else list(self._resolve(host, port))
+        addresses = [host] if _is_ip(host) else self._lookup(host, port)
         refused: list[str] = []
         last_error: Exception | None = None
         for ip in addresses:
@@ -289,6 +290,29 @@ class GuardedBackend(httpcore.NetworkBackend):
             hint = _METADATA_HINT if "metadata service" in what else _ALLOW_HINT
             raise BlockedError(f"{what}; {hint}")
         raise httpcore.ConnectError(f"{host} has no addresses")
+
+    def _lookup(self, host: str, port: int) -> list[str]:
+        left = time_left()
+        if left is None:
+            return list(self._resolve(host, port))
+        # getaddrinfo has no timeout of its own, so under a deadline it runs in a thread that
+        # is not waited for past the time left (a hung resolver then costs a thread, not a run).
+        outcome: list[list[str] | BaseException] = []
+
+        def lookup() -> None:
+            try:
+                outcome.append(list(self._resolve(host, port)))
+            except BaseException as exc:  # handed to the caller's thread as is
+                outcome.append(exc)
+
+        worker = threading.Thread(target=lookup, name="webqa-dns", daemon=True)
+        worker.start()
+        worker.join(max(0.0, left))
+        if not outcome:
+            raise httpcore.ConnectTimeout(f"looking up {host} did not finish in time")
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
 
     def _problem(self, ip: str) -> str | None:
         if not self.allow_metadata and (why := metadata_problem(ip)):
