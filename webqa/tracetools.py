@@ -224,17 +224,15 @@ class _Pages:
         return self.ids.get(url) or self.ids.get(url.split("#")[0])
 
 
-def _url_html(url: str, pages: _Pages, text: str | None = None) -> str:
-    """A link that works in a saved file: to the snapshot, to a web page, or the URL as text."""
+def _url_html(url: str, pages: _Pages) -> str:
+    """A URL that works in a saved file: a link to its snapshot or web page, else plain text."""
     esc = html.escape
-    label = esc(text if text is not None else url)
     anchor = pages.anchor(url)
     if anchor:
-        return f"<a href='#{anchor}' title='{esc(url)}'>{label}</a>"
+        return f"<a href='#{anchor}' title='{esc(url)}'>{esc(url)}</a>"
     if _WEB_URL.match(url):
-        return f"<a href='{esc(url)}' rel='noreferrer'>{label}</a>"
-    shown = "" if text is None else f" <span class='url'>{esc(url)}</span>"
-    return f"<span class='dead-link' title='{esc(url)}'>{label}</span>{shown}"
+        return f"<a href='{esc(url)}' rel='noreferrer'>{esc(url)}</a>"
+    return f"<span class='url dead-link'>{esc(url)}</span>"
 
 
 def _marked(text: str, links: dict[str, dict[str, Any]] | None, pages: _Pages) -> str:
