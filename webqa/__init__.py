@@ -15,6 +15,8 @@ _EXPORTS = {
     "Session": "webqa.session",
     "run_batch": "webqa.batch",
     "read_questions": "webqa.batch",
+    "verify_citations": "webqa.verify",
+    "CitationCheck": "webqa.verify",
     "Agent": "webqa.agent",
     "StepInfo": "webqa.agent",
     "Browser": "webqa.browser",
