@@ -63,8 +63,8 @@ class ChatServer:
 
     ``requests`` holds every completion request body received, ``headers`` their headers
     (lower-cased names), in arrival order. Thread-safe. ``models`` are the ids ``/v1/models``
-    lists, unless ``models_step`` (a ``"status"``, ``"raw"``, ``"body"`` or ``"hang"`` step)
-    answers it instead.
+    lists, unless ``models_step`` (a ``"status"``, ``"raw"``, ``"body"``, ``"hang"`` or
+    ``"drip"`` step) answers it instead.
     """
 
     def __init__(
@@ -240,9 +240,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._answer(request, step[2] if len(step) > 2 else "")
         elif kind == "drip":
-            data = json.dumps(
-                self.chat._completion(request, step[2] if len(step) > 2 else "x" * 200)
-            )
+            reply = step[2] if len(step) > 2 else "x" * 200
+            if self.command == "GET":  # models_step: a model list
+                body: Any = {"object": "list", "data": [{"id": reply, "object": "model"}]}
+            else:
+                body = self.chat._completion(request, reply)
+            data = json.dumps(body)
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))

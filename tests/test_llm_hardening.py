@@ -400,6 +400,7 @@ def test_describe_names_the_model_and_how_it_was_chosen(monkeypatch):
         (("raw", {"data": "nope"}), "answered /models with something that is not a model list"),
         (("body", "<html>"), "answered /models with something that is not a model list"),
         (("hang", 30), "did not answer within 1 s when asked for its models"),
+        (("drip", 0.05), "did not answer within 1 s when asked for its models"),
     ],
 )
 def test_model_discovery_failures_are_config_errors(step, words, monkeypatch):

@@ -189,8 +189,13 @@ class ChatClient:
             raise ConfigError("no model given: pass --model or set WEBQA_MODEL")
         hint = "pass --model or set WEBQA_MODEL"
         try:
-            raw = self._client.get("/models", cast_to=bytes, options={"timeout": self.timeout})
-        except openai.APITimeoutError as exc:
+            raw = _by_deadline(
+                Deadline(self.timeout, self._clock),
+                lambda timeout: self._client.get(
+                    "/models", cast_to=bytes, options={"timeout": timeout}
+                ),
+            )
+        except (openai.APITimeoutError, _Overdue) as exc:
             raise ConfigError(
                 f"the server at {self.base_url} did not answer within {self.timeout:g} s "
                 f"when asked for its models: is it the right address? (or {hint})"
@@ -263,32 +268,17 @@ class ChatClient:
         return self._parse(raw, tries)
 
     def _post_within(self, body: dict[str, Any], deadline: Deadline, tries: int) -> bytes:
-        """One POST that returns (or fails) by the deadline, whatever the server does.
-
-        Timeouts bound each read, not the whole reply: a server dripping a byte a second would
-        hold a call for as long as it likes. So the request runs in a worker thread, and the
-        caller stops waiting for it at the deadline; the abandoned worker ends with its
-        connection (at the latest one read timeout after the server stops sending).
-        """
-        outcome: dict[str, Any] = {}
-
-        def run() -> None:
-            try:
-                # The client's plain POST, read as bytes: webqa reads the reply itself, so a
-                # malformed one is reported plainly, and no time goes on building typed models.
-                outcome["raw"] = self._client.post(
-                    "/chat/completions",
-                    cast_to=bytes,
-                    body=body,
-                    options={"timeout": max(deadline.remaining(), 0.001)},
-                )
-            except BaseException as exc:  # handed to the caller's thread below
-                outcome["error"] = exc
-
-        worker = threading.Thread(target=run, name="webqa-llm-request", daemon=True)
-        worker.start()
-        worker.join(deadline.remaining())
-        if worker.is_alive():
+        """One POST that returns (or fails) by the deadline, whatever the server does."""
+        try:
+            # The client's plain POST, read as bytes: webqa reads the reply itself, so a
+            # malformed one is reported plainly, and no time goes on building typed models.
+            return _by_deadline(
+                deadline,
+                lambda timeout: self._client.post(
+                    "/chat/completions", cast_to=bytes, body=body, options={"timeout": timeout}
+                ),
+            )
+        except _Overdue:
             log.warning(
                 "the LLM at %s had not finished answering at the %g s deadline; request abandoned",
                 self.base_url,
@@ -299,11 +289,7 @@ class ChatClient:
                 f"({_tries(tries)}); giving up",
                 tries=tries,
                 retryable=True,
-            )
-        if "error" in outcome:
-            raise outcome["error"]
-        raw: bytes = outcome["raw"]
-        return raw
+            ) from None
 
     def _failure(self, exc: openai.OpenAIError, tries: int) -> Exception:
         """The exception a failed try raises: a Transient to retry, or the final ModelError."""
@@ -457,6 +443,37 @@ class ChatClient:
             usage_reported=usage is not None,
             tool_calls=calls,
         )
+
+
+class _Overdue(Exception):
+    """The deadline passed before the request finished."""
+
+
+def _by_deadline(deadline: Deadline, request: Callable[[float], bytes]) -> bytes:
+    """``request(read_timeout)``'s result, or :class:`_Overdue` once the deadline has passed.
+
+    Timeouts bound each read, not the whole reply: a server dripping a byte a second would
+    hold a request for as long as it likes. So the request runs in a worker thread and the
+    caller stops waiting at the deadline; the abandoned worker ends with its connection (at
+    the latest one read timeout after the server stops sending).
+    """
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["raw"] = request(max(deadline.remaining(), 0.001))
+        except BaseException as exc:  # handed to the caller's thread below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, name="webqa-llm-request", daemon=True)
+    worker.start()
+    worker.join(deadline.remaining())
+    if worker.is_alive():
+        raise _Overdue()
+    if "error" in outcome:
+        raise outcome["error"]
+    raw: bytes = outcome["raw"]
+    return raw
 
 
 def _content_text(content: Any) -> str | None:
