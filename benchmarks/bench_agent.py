@@ -39,10 +39,9 @@ from chatserver import ChatServer  # noqa: E402
 from webqa import prompts  # noqa: E402
 from webqa.agent import Agent  # noqa: E402
 from webqa.batch import Item, run_batch  # noqa: E402
-from webqa.browser import Browser  # noqa: E402
 from webqa.corpus import open_corpus  # noqa: E402
 from webqa.observation import Observation  # noqa: E402
-from webqa.pages import Pages  # noqa: E402
+from webqa.pages import WebLoader  # noqa: E402
 from webqa.policies import Reply  # noqa: E402
 from webqa.policies.extractive import ExtractivePolicy, keywords  # noqa: E402
 
@@ -84,11 +83,11 @@ def bench_batch(corpus_path: str, questions: list[str], runs: int, concurrency: 
     model = {"model": "scripted", "base_url": urls.get(timeout=30)}
     items = [Item(questions[i % len(questions)], str(i)) for i in range(runs)]
     try:
-        run_batch(items[:1], corpus=corpus_path, policy="llm", model_options=model,
+        run_batch(items[:1], corpus=corpus_path, policy="llm", **model,
                   max_actions=20, traces=False)  # warm up: imports, index, connection
         started = time.perf_counter()
         answers = run_batch(items, corpus=corpus_path, policy="llm", concurrency=concurrency,
-                            model_options=model, max_actions=20, traces=False)
+                            **model, max_actions=20, traces=False)
         wall = time.perf_counter() - started
     finally:
         stop.set()
@@ -109,12 +108,20 @@ def bench_tokens(corpus_path: str, questions: list[str]) -> None:
     counts: list[int] = []
 
     class Counting(ExtractivePolicy):
-        def act(self, obs: Observation) -> Reply:
-            counts.append((len(system) + len(obs.text)) // 4)
-            return super().act(obs)
+        def start(self, question: str) -> ExtractivePolicy:
+            run = super().start(question)
+            act = run.act
 
+            def counted(obs: Observation) -> Reply:
+                counts.append((len(system) + len(obs.text)) // 4)
+                return act(obs)
+
+            run.act = counted  # type: ignore[method-assign]
+            return run
+
+    agent = Agent(Counting(), WebLoader(corpus, corpus))
     for q in questions:
-        Agent(Counting(), Browser(Pages(corpus, corpus))).run(q)
+        agent.run(q)
     counts.sort()
     p95 = counts[int(0.95 * (len(counts) - 1))]
     print(f"prompt tokens per step (chars/4 estimate): {len(counts)} steps over {len(questions)} "

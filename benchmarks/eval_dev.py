@@ -15,14 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-from webqa.agent import Agent
-from webqa.api import make_policy
+from webqa import Session, verify_citations
 from webqa.batch import is_correct
-from webqa.browser import Browser
 from webqa.corpus import open_corpus
-from webqa.pages import Pages
-from webqa.render import render_document
-from webqa.textmatch import PageText
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,25 +30,20 @@ def main() -> None:
     parser.add_argument("--max-actions", type=int, default=100)
     args = parser.parse_args()
     corpus = open_corpus(args.corpus)
+    session = Session(engine=corpus, source=corpus, policy=args.policy, trace=False,
+                      max_actions=args.max_actions)
     rows = [json.loads(x) for x in open(args.questions, encoding="utf-8") if x.strip()]
     right = verbatim_answers = answered = cites = cites_ok = 0
     started = time.perf_counter()
     for row in rows:
-        policy = make_policy(args.policy)
-        agent = Agent(policy, Browser(Pages(corpus, corpus)), max_actions=args.max_actions)
-        answer = agent.run(row["question"])
+        answer = session.ask(row["question"])
         ok = is_correct(answer.text, row["answers"])
         right += ok
         answered += answer.status == "answered"
-        all_ok = True
-        for c in answer.citations:
-            page = render_document(corpus.fetch(c.url))
-            plain = " ".join(PageText(page).plain.split())
-            cites += 1
-            good = c.quote in plain
-            cites_ok += good
-            all_ok &= good
-        verbatim_answers += all_ok and bool(answer.citations)
+        checks = verify_citations(answer, corpus)
+        cites += len(checks)
+        cites_ok += sum(c.verbatim for c in checks)
+        verbatim_answers += bool(checks) and all(c.verbatim for c in checks)
         print(f"{row['id']} {'OK ' if ok else 'BAD'} {answer.status:<16} {row['answers'][0]!r:<30} "
               f"{answer.text[:90]!r}", flush=True)
     n = len(rows)

@@ -48,6 +48,8 @@ _EXPORTS = {
     "ChatClient": "webqa.llm",
     "TraceWriter": "webqa.trace",
     "read_trace": "webqa.trace",
+    "load_trace": "webqa.trace",
+    "TraceFile": "webqa.trace",
     "render_document": "webqa.render",
     "open_corpus": "webqa.corpus",
     "WebQAError": "webqa.errors",

@@ -263,11 +263,10 @@ def run_show(args: argparse.Namespace) -> int:
 
 def run_replay(args: argparse.Namespace) -> int:
     """``webqa replay TRACE``: re-run the trace's actions on its own snapshots and compare."""
-    from .session import rerun
     from .trace import load_trace
     from .tracetools import replay
 
-    verdict = replay(load_trace(args.trace), run=lambda trace: rerun(trace.events))
+    verdict = replay(load_trace(args.trace))
     print(verdict.message)
     if not verdict.ok:
         print(verdict.diff, file=sys.stderr)

@@ -28,7 +28,6 @@ __all__ = [
     "ReplayVerdict",
     "compare_observations",
     "replay",
-    "rerun_on_snapshots",
     "ExportReport",
     "export_examples",
 ]
@@ -643,7 +642,8 @@ def replay(
     """Replay a trace on its own snapshots and compare the observations.
 
     ``run`` re-runs the trace and returns the observations it showed, in order; by default
-    :func:`rerun_on_snapshots`. Steps are compared in order up to the first one missing from the
+    :func:`webqa.session.rerun`, which rebuilds the run from the trace's recorded
+    configuration. Steps are compared in order up to the first one missing from the
     trace (a damaged line), so one lost line cannot shift every later comparison.
     """
     trace = path if isinstance(path, TraceFile) else load_trace(path)
@@ -653,30 +653,14 @@ def replay(
             break
         recorded.append(step["observation"])
     complete = trace.complete and len(recorded) == len(trace.steps)
-    replayed = (run or rerun_on_snapshots)(trace)
+    if run is None:
+        from .session import rerun
+
+        def run(trace: TraceFile) -> list[str]:
+            return rerun(trace.events)
+
+    replayed = run(trace)
     return compare_observations(recorded, replayed, complete)
-
-
-def rerun_on_snapshots(trace: TraceFile) -> list[str]:
-    """Run the recorded actions again through an agent over the trace's page snapshots."""
-    from .agent import Agent
-    from .browser import Browser, Limits
-    from .policies.replay import ReplayPolicy, snapshot_pages
-
-    config = trace.run["config"]
-    limits_config = config.get("limits") or {}
-    try:
-        limits = Limits(**limits_config)
-    except TypeError as exc:
-        raise ConfigError(f"{trace.path}: the run's limits cannot be used: {exc}") from exc
-    max_actions = config.get("max_actions", 100)
-    if not isinstance(max_actions, int) or isinstance(max_actions, bool) or max_actions < 1:
-        raise ConfigError(f"{trace.path}: max_actions is not a positive number: {max_actions!r}")
-    policy = ReplayPolicy(trace.events)
-    # The run assembly is being reworked; typed loosely until it settles.
-    browser: Any = Browser(snapshot_pages(trace.events), limits)
-    Agent(policy, browser, max_actions=max_actions).run(trace.question)
-    return list(policy.observations)
 
 
 # ----------------------------------------------------------------------------------- export

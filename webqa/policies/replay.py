@@ -28,7 +28,8 @@ class ReplayPolicy:
         self.events = events
         self._actions = [str(e.get("action", "")) for e in events if e.get("type") == "step"]
         answers = [e for e in events if e.get("type") == "answer"]
-        self._answer = str(answers[-1].get("raw", answers[-1].get("text", ""))) if answers else ""
+        last = answers[-1] if answers else {}
+        self._answer = str(last.get("raw") or last.get("text") or "")
         self.observations: list[str] = []
 
     def start(self, question: str) -> ReplayPolicy:
