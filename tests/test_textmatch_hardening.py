@@ -43,3 +43,56 @@ def test_overlapping_starts_are_all_seen():
 
 def test_old_name_is_an_alias():
     assert PageText is PageMatcher
+
+
+def test_diacritics_and_hyphens_fold():
+    text = matcher(["He was signed by Ahmet Ertegün, later of Atlantic.",
+                    "Jean-Paul Sartre wrote."])
+    assert text.quote("signed by Ahmet Ertegun").text == "signed by Ahmet Ertegün"
+    assert text.quote("Jean Paul Sartre").text == "Jean-Paul Sartre"
+    assert text.quote("jeanpaul sartre").text == "Jean-Paul Sartre"
+    assert text.find("ERTEGÜN") == 0 and text.find("ertegun") == 0
+    decomposed = matcher(["Ertegu\u0308n"])  # the accent as a separate combining mark
+    assert decomposed.quote("Ertegün").text == "Ertegu\u0308n"
+    assert matcher(["한국어 문장"]).quote("한국") is not None
+    assert matcher(["한국어 문장"]).quote("하구") is None  # syllables are not cut to letters
+
+
+def test_quote_prefers_the_occurrence_in_view_and_counts_them():
+    lines = [f"filler line {i}" for i in range(300)]
+    lines[10] = lines[150] = lines[290] = "The default is one second."
+    text = matcher(lines)
+    first = text.quote("the default is one second")
+    assert (first.line_start, first.occurrences) == (10, 3)
+    near = text.quote("the default is one second", near_line=280)
+    assert (near.line_start, near.occurrences) == (290, 3)
+    lines[11] = lines[151] = "It waits for a lock."
+    span = matcher(lines).quote("default━lock", near_line=160)
+    assert (span.line_start, span.line_end, span.occurrences) == (150, 151, 2)
+
+
+def test_closest_offers_the_near_miss_in_bounded_time():
+    text = matcher(["Ahmet Ertegün signed Ray Charles to Atlantic Records in 1952."] * 30_000)
+    started = time.perf_counter()
+    assert text.quote("Ertegan signed Ray Charlse") is None
+    assert text.closest("Ertegan signed Ray Charlse") == "Ertegün signed Ray Charles"
+    assert text.closest("a sentence about lighthouses and harbours") is None
+    assert time.perf_counter() - started < 2
+    assert matcher([]).closest("anything at all") is None
+
+
+def test_quote_stopping_where_a_list_item_wraps_ends_at_its_sentence():
+    from webqa.render import render_html
+
+    html = """<main><ul><li>Eugene Cernan was the last person to walk on the Moon, in
+    December 1972.</li><li>Harrison Schmitt was the last to go.</li></ul></main>"""
+    page = render_html(html, "https://e.org/apollo", width=38)
+    assert page.lines[0] == "• Eugene Cernan was the last person to"
+    span = PageMatcher(page).quote("Eugene Cernan was the last person to")
+    assert span.extended and span.line_end == 1
+    assert span.text == "Eugene Cernan was the last person to walk on the Moon, in December 1972."
+    # A quote that stops inside a line is the quoter's choice and stays as asked.
+    inside = PageMatcher(page).quote("Eugene Cernan was the last")
+    assert not inside.extended and inside.text == "Eugene Cernan was the last"
+    item = PageMatcher(page).quote("Harrison Schmitt was the last")
+    assert not item.extended

@@ -1,5 +1,6 @@
 """Finding text on a page the way WebGPT did: links reduced to their text, case-insensitive,
-whitespace-insensitive, typographic quotes and dashes folded.
+whitespace-insensitive, typographic quotes folded, diacritics folded (Ertegun finds Ertegün),
+and hyphens and dashes ignored like spaces (Jean-Paul finds Jean Paul).
 
 :class:`PageMatcher` holds a page's plain text and a folded copy that maps back to it, so a
 match found in the folded copy always yields the page's own characters — a quote is never the
@@ -9,8 +10,11 @@ model's retyping.
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from .records import Page
 from .render.layout import MARKER_RE
@@ -20,18 +24,46 @@ __all__ = ["PageMatcher", "PageText", "Span", "fold"]
 _FOLD = {
     "‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "`": "'", "´": "'",
     "“": '"', "”": '"', "„": '"', "‟": '"', "″": '"', "«": '"', "»": '"',
-    "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "―": "-", "−": "-",
     "…": ".", "〖": "【", "〗": "】",
 }
-# Every fold maps one character to one, so folded positions map straight back to the page.
-_FOLD_TABLE = str.maketrans(_FOLD)
-_WHITESPACE = re.compile(r"\s+")
+# Hyphens and dashes are skipped like whitespace: a model types "Jean Paul" for "Jean-Paul"
+# and "1990 1995" for "1990–1995".
+_SKIPPED = frozenset("-‐‑‒–—―−")
 _SPLIT = "━"
 _ELLIPSIS = re.compile(r"\s*(?:\.\.\.|…)\s*")
+_SENTENCE_END = re.compile(r"[.!?;:](?=[\"')\]]*(?:\s|$))")
+_LIST_START = re.compile(r"\s*(?:• |\d+\. |#+ |> |```)")
+#: How far a quote that stops where a line wraps is carried on to the end of its sentence.
+EXTEND_CHARS = 300
+
+
+class _FoldMap(dict[int, str | None]):
+    """``str.translate`` table computed per character on first sight: each page character folds
+    to one character (or to nothing, for whitespace, dashes and combining marks), so a
+    position in the folded copy maps straight back to the page."""
+
+    def __missing__(self, code: int) -> str | None:
+        c = chr(code)
+        value: str | None
+        if c.isspace() or c in _SKIPPED or unicodedata.combining(c):
+            value = None
+        elif c in _FOLD:
+            value = _FOLD[c]
+        else:
+            parts = unicodedata.normalize("NFD", c)
+            # Only an accent comes off: Hangul and other decompositions into letters stay whole.
+            base = parts[0] if all(unicodedata.combining(p) for p in parts[1:]) else c
+            value = base.lower()[:1] or c  # lower() can lengthen (İ → i̇): keep one character
+        self[code] = value
+        return value
+
+
+_FOLD_MAP = _FoldMap()
 
 
 def fold(text: str) -> str:
-    """The matching form of ``text``: lower case, no whitespace, quotes and dashes folded.
+    """The matching form of ``text``: lower case, no whitespace, hyphens or accents, quotes
+    folded.
 
     An ellipsis folds to one dot, so "..." typed by a model matches the page's "…".
     """
@@ -40,19 +72,28 @@ def fold(text: str) -> str:
 
 @dataclass(frozen=True)
 class Span:
-    """A matched stretch of a page: its own text and the lines it covers (0-based)."""
+    """A matched stretch of a page: its own text and the lines it covers (0-based).
+
+    ``occurrences`` is how many places on the page match what was asked (more than one: the
+    quote is ambiguous, and the one nearest the asked line was taken). ``extended`` says the
+    match stopped where a line wraps mid-sentence and was carried on to the end of that
+    sentence (or list item, or table cell), so it does not read as a different statement.
+    """
 
     text: str
     line_start: int
     line_end: int
+    occurrences: int = 1
+    extended: bool = False
 
 
 class PageMatcher:
-    """The searchable text of one page: :meth:`find` a line, :meth:`quote` a span.
+    """The searchable text of one page: :meth:`find` a line, :meth:`quote` a span, and
+    :meth:`closest` for the text nearest a miss.
 
-    The folded copy is built line by line with C-level string operations (translate, lower,
-    whitespace removal); positions are mapped back to the page's own characters only for a
-    match, so a long page costs little until something is found on it.
+    The folded copy is built line by line with one C-level ``translate`` each; positions are
+    mapped back to the page's own characters only for a match, so a long page costs little
+    until something is found on it.
     """
 
     def __init__(self, page: Page) -> None:
@@ -65,6 +106,9 @@ class PageMatcher:
             self._starts.append(offset)
             offset += len(part)
         self.folded = "".join(folded)
+        # The layout's width, to tell a wrapped line from one a block ended (see _continues).
+        self._raw = page.lines
+        self._width = max(map(len, self._raw), default=0)
 
     def find(self, text: str, *, from_line: int = 0) -> int | None:
         """The line of the first occurrence of ``text`` at or after ``from_line``, wrapping."""
@@ -77,64 +121,163 @@ class PageMatcher:
             pos = self.folded.find(needle)
         return None if pos < 0 else self._line_of(pos)
 
-    def quote(self, text: str, *, max_chars: int | None = None) -> Span | None:
-        """The page's own text for ``text``, or for ``start━end`` the span between the two.
+    def quote(self, text: str, *, near_line: int | None = None,
+              max_chars: int | None = None) -> Span | None:
+        """The page's own text for ``text``, or for ``start━end`` (or ``start ... end``) the
+        span between the two; None when it is not on the page.
 
-        A span runs from a start match to the nearest end match after it, and from the last
-        start before that end, so it is the shortest stretch that reads as asked. With
-        ``max_chars``, spans longer than that (in matched characters) are passed over; when
-        every span is longer, the shortest is returned and the caller sees its length.
+        Of several occurrences the one nearest ``near_line`` (the line in view) is taken, the
+        first without it; the span says how many there were. A span runs from a start match
+        to the nearest end match after it, and from the last start before that end, so it
+        is the shortest stretch that reads as asked. With ``max_chars``, spans longer than
+        that (in matched characters) are passed over; when every span is longer, the
+        shortest is returned and the caller sees its length. A match that stops where a
+        line wraps mid-sentence is carried to the end of the sentence (``extended``).
         """
-        whole = self._span(fold(text))
-        if whole or (_SPLIT not in text and not _ELLIPSIS.search(text)):
-            return whole
+        needle = fold(text)
+        if not needle:
+            return None
+        positions = self._positions(needle)
+        if positions:
+            pos = self._nearest(positions, near_line)
+            return self._make(pos, pos + len(needle), len(positions))
+        if _SPLIT not in text and not _ELLIPSIS.search(text):
+            return None
         parts = text.split(_SPLIT, 1) if _SPLIT in text else _ELLIPSIS.split(text, maxsplit=1)
         head, tail = fold(parts[0]), fold(parts[1])
         if not head or not tail:
             return None
-        pair = self._pair(head, tail, max_chars)
-        return None if pair is None else self._make(*pair)
+        found = self._pair(head, tail, near_line, max_chars)
+        return None if found is None else self._make(*found)
 
-    def _pair(self, head: str, tail: str, max_chars: int | None) -> tuple[int, int] | None:
+    def closest(self, text: str) -> str | None:
+        """The page's text nearest to ``text`` when it is not on the page (a typo, a word
+        changed), or None when nothing comes close. Bounded work on any page: a sample of
+        the text's 4-letter pieces votes for places, and the best few are aligned."""
+        needle = fold(text.split(_SPLIT, 1)[0])[:400]
+        if len(needle) < 4 or not self.folded:
+            return None
+        q = 4 if len(needle) >= 12 else 3
+        grams = {needle[i : i + q]: i for i in range(len(needle) - q + 1)}
+        step = max(len(grams) // 48, 1)
+        bucket = max(len(needle) // 4, 1)
+        votes: Counter[int] = Counter()
+        for gram, i in list(grams.items())[::step]:
+            pos, seen = self.folded.find(gram), 0
+            while pos >= 0 and seen < 500:
+                votes[max(pos - i, 0) // bucket] += 1
+                pos, seen = self.folded.find(gram, pos + 1), seen + 1
+        best: tuple[float, int, int] | None = None
+        for cell, _ in votes.most_common(4):
+            lo = max(cell * bucket - len(needle) // 2, 0)
+            region = self.folded[lo : lo + 2 * len(needle) + bucket]
+            # Stray one- or two-letter agreements at the edges would stretch the window.
+            blocks = [b for b in SequenceMatcher(None, needle, region, autojunk=False)
+                      .get_matching_blocks() if b.size >= min(3, q)]
+            if not blocks:
+                continue
+            a, b = blocks[0].b, blocks[-1].b + blocks[-1].size
+            score = 2 * sum(bl.size for bl in blocks) / (len(needle) + b - a)
+            if best is None or score > best[0]:
+                best = (score, lo + a, lo + b)
+        if best is None or best[0] < 0.6:
+            return None
+        return self._make(best[1], best[2], whole_words=True).text
+
+    # -- matching ---------------------------------------------------------------------------
+
+    def _pair(self, head: str, tail: str, near_line: int | None,
+              max_chars: int | None) -> tuple[int, int, int] | None:
         # One pass for each end, then one merge: linear in the page and in the matches,
         # where trying each start against the rest of the page was quadratic.
         heads = self._positions(head)
         if not heads:
             return None
         tails = self._positions(tail)
-        best: tuple[int, int] | None = None
+        fits: list[tuple[int, int]] = []
+        shortest: tuple[int, int] | None = None
+        last_head = -1
         # Ends before the first start can pair with nothing: skip them in one step.
         for t in tails[bisect_left(tails, heads[0] + len(head)):]:
             i = bisect_right(heads, t - len(head)) - 1  # the last start that ends before t
-            if i < 0:
-                continue
+            if i < 0 or i == last_head:
+                continue  # that start already has its nearest end
+            last_head = i
             start, end = heads[i], t + len(tail)
             if max_chars is None or end - start <= max_chars:
-                return start, end
-            if best is None or end - start < best[1] - best[0]:
-                best = (start, end)
-        return best
+                fits.append((start, end))
+                if near_line is None:
+                    break
+            elif shortest is None or end - start < shortest[1] - shortest[0]:
+                shortest = (start, end)
+        if not fits:
+            return None if shortest is None else (*shortest, 1)
+        if near_line is None:
+            return (*fits[0], 1)
+        start, end = min(fits, key=lambda se: self._distance(se[0], se[1], near_line))
+        return start, end, len(fits)
 
     def _positions(self, needle: str) -> list[int]:
         # A zero-width lookahead finds overlapping occurrences in one C-level scan.
         return [m.start() for m in re.finditer(f"(?={re.escape(needle)})", self.folded)]
 
-    def _span(self, needle: str) -> Span | None:
-        if not needle:
-            return None
-        pos = self.folded.find(needle)
-        return None if pos < 0 else self._make(pos, pos + len(needle))
+    def _nearest(self, positions: list[int], near_line: int | None) -> int:
+        if near_line is None or len(positions) == 1:
+            return positions[0]
+        return min(positions, key=lambda p: abs(self._line_of(p) - near_line))
 
-    def _make(self, start: int, end: int) -> Span:
+    def _distance(self, start: int, end: int, line: int) -> int:
+        first, last = self._line_of(start), self._line_of(end - 1)
+        return 0 if first <= line <= last else min(abs(first - line), abs(last - line))
+
+    def _make(self, start: int, end: int, occurrences: int = 1, *,
+              whole_words: bool = False) -> Span:
         first, last = self._line_of(start), self._line_of(end - 1)
         a = _plain_index(self.lines[first], start - self._starts[first])
         b = _plain_index(self.lines[last], end - 1 - self._starts[last]) + 1
+        if whole_words:  # a near match may start or stop inside a word: take the whole word
+            while a > 0 and self.lines[first][a - 1].isalnum():
+                a -= 1
+            while b < len(self.lines[last]) and self.lines[last][b].isalnum():
+                b += 1
+        last, b, extended = self._extend(last, b)
         if first == last:
             raw = self.lines[first][a:b]
         else:
             raw = "\n".join([self.lines[first][a:], *self.lines[first + 1 : last],
                              self.lines[last][:b]])
-        return Span(" ".join(raw.split()), first, last)
+        return Span(" ".join(raw.split()), first, last, occurrences, extended)
+
+    def _extend(self, last: int, b: int) -> tuple[int, int, bool]:
+        """Where a match ending at ``lines[last][:b]`` should end: unchanged, or, when it
+        stops at a wrapped line's end mid-sentence, at the end of that sentence or block."""
+        line = self.lines[last]
+        if line[b:].strip() or not self._continues(last) or _SENTENCE_END.search(line[b - 1 :]):
+            return last, b, False
+        budget = EXTEND_CHARS
+        row = last
+        while self._continues(row) and budget > 0:
+            row += 1
+            nxt = self.lines[row]
+            end = _SENTENCE_END.search(nxt)
+            if end is not None:
+                return row, end.end(), True
+            budget -= len(nxt)
+        if budget > 0:  # the block ended before the budget did: its end is the boundary
+            return row, len(self.lines[row]), row != last
+        return last, b, False
+
+    def _continues(self, row: int) -> bool:
+        """Whether line ``row + 1`` carries on the block of line ``row`` (it was wrapped)."""
+        if row + 1 >= len(self.lines):
+            return False
+        nxt = self._raw[row + 1]
+        if not nxt.strip() or _LIST_START.match(nxt):
+            return False
+        # The layout moves a word to the next line only when it would not fit on this one;
+        # the widest line is at most the layout's width, so no wrapped line is missed.
+        first_word = len(nxt.split(maxsplit=1)[0])
+        return len(self._raw[row]) + 1 + first_word > self._width
 
     def _line_of(self, pos: int) -> int:
         return bisect_right(self._starts, pos) - 1
@@ -145,17 +288,14 @@ PageText = PageMatcher
 
 
 def _fold_line(line: str) -> str:
-    folded = _WHITESPACE.sub("", line).translate(_FOLD_TABLE)
-    lowered = folded.lower()
-    # lower() can lengthen a few characters (İ → i̇); keep one folded char per page char then.
-    return lowered if len(lowered) == len(folded) else "".join(c.lower()[0] for c in folded)
+    return line.translate(_FOLD_MAP)
 
 
 def _plain_index(line: str, k: int) -> int:
-    """The index in ``line`` of its k-th non-whitespace character."""
+    """The index in ``line`` of its k-th character that folding keeps."""
     seen = -1
     for i, c in enumerate(line):
-        if not c.isspace():
+        if _FOLD_MAP[ord(c)] is not None:
             seen += 1
             if seen == k:
                 return i
