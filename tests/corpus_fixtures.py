@@ -110,6 +110,18 @@ def make_zim(path: Path, *, fulltext: bool = True, name: str | None = ZIM_NAME) 
     return path
 
 
+def make_zim_pages(path: Path, name: str, pages: dict[str, tuple[str, str]]) -> Path:
+    """Write a ZIM (with a full-text index) of ``pages``: entry path -> (title, whole HTML)."""
+    creator = Creator(str(path)).config_indexing(True, "eng")
+    creator.config_verbose(False)
+    with creator as c:
+        c.set_mainpath(next(iter(pages)))
+        c.add_metadata("Name", name)
+        for entry_path, (title, html) in pages.items():
+            c.add_item(_Item(entry_path, title, "text/html", html, True))
+    return path
+
+
 def http_response(writer: WARCWriter, url: str, body: bytes, content_type: str,
                   status: str = "200 OK") -> None:
     """Append one HTTP ``response`` record."""

@@ -1,7 +1,10 @@
 """Offline corpora: a folder of pages, a Kiwix ZIM archive or a WARC web archive.
 
 Each corpus is one object that is both a :class:`~webqa.protocols.SearchEngine` and a
-:class:`~webqa.protocols.DocumentSource` (see :class:`Corpus`). :func:`open_corpus` picks the kind
+:class:`~webqa.protocols.DocumentSource` (see :class:`Corpus`), and a context manager
+(``with open_corpus(path) as corpus: ...`` closes it; ``close()`` is idempotent, and a closed
+corpus raises ``SearchError`` / ``FetchError``). Folder and WARC corpora share one FTS5-backed
+base, :class:`~webqa.corpus.fts.IndexedCorpus`. :func:`open_corpus` picks the kind
 from the path; :func:`build_index` builds or refreshes a corpus' search index ahead of time
 (what ``webqa index PATH`` runs).
 """
@@ -44,7 +47,9 @@ def open_corpus(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[st
     Folder and WARC indexes are kept in ``cache_dir`` (default ``<user data dir>/index``) and
     brought up to date first, reporting through ``progress(done, total, item)``.
     Raises ``ConfigError`` for a missing path, an unknown file type, a corrupt archive or a
-    corpus without a single page.
+    corpus without a single page. A damaged index is rebuilt from the source (with a warning
+    on the ``webqa.corpus`` logger); a second process opening the same folder meanwhile waits
+    for the first one's refresh instead of racing it.
     """
     p = Path(path).expanduser()
     kind = _kind(p)
@@ -77,19 +82,16 @@ def build_index(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[st
     kind = _kind(p)
     start = time.monotonic()
     if kind == "zim":
-        zim = ZimCorpus(p)
-        stats = IndexStats("zim", zim.path, None, documents=zim.archive.article_count,
-                           unchanged=zim.archive.article_count)
-        zim.close()
-    elif kind == "folder":
-        folder = FolderCorpus(p, cache_dir=cache_dir, progress=progress)
-        stats = folder.last_refresh or folder.refresh()
-        folder.close()
+        with ZimCorpus(p) as zim:
+            count = zim.archive.article_count
+            stats = IndexStats("zim", zim.path, None, documents=count, unchanged=count)
     else:
-        warc = WarcCorpus(p, cache_dir=cache_dir, progress=progress)
-        stats = warc.last_refresh or IndexStats("warc", warc.path, warc.index.path,
-                                                documents=warc.index.count(),
-                                                unchanged=warc.index.count())
-        warc.close()
+        corpus: FolderCorpus | WarcCorpus
+        if kind == "folder":
+            corpus = FolderCorpus(p, cache_dir=cache_dir, progress=progress)
+        else:
+            corpus = WarcCorpus(p, cache_dir=cache_dir, progress=progress)
+        with corpus:
+            stats = corpus.last_refresh or corpus.refresh()
     stats.seconds = time.monotonic() - start
     return stats

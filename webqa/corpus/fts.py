@@ -1,14 +1,24 @@
-"""The SQLite FTS5 index behind folder and WARC corpora: storage, refresh bookkeeping, lookup.
+"""The SQLite FTS5 index behind folder and WARC corpora, and the corpus base they share.
+
+:class:`FtsIndex` is storage, refresh bookkeeping and lookup; :class:`IndexedCorpus` is what a
+folder and a WARC corpus have in common (opening the index under a cross-process lock,
+rebuilding a damaged one, search, fetch error wrapping, close).
 
 One file per corpus. ``docs`` holds what is needed to serve a hit (key, URL, title, file
 stamp, kind-specific ``extra``); the FTS5 table ``fts`` (same rowid) holds title and body text
 for bm25 ranking and ``snippet()``; ``df`` caches each term's document frequency for the query
 planner (see :mod:`webqa.corpus.ftsquery`), because FTS5 itself only knows it by walking the
 term's whole doclist.
+
+Damage (a file that is not a database, a missing table, ``PRAGMA quick_check`` failing on open,
+or SQLite reporting corruption during a query) is logged as a warning on ``webqa.corpus`` and
+repaired by rebuilding the index from its source: the index is only a cache.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -17,11 +27,16 @@ from pathlib import Path
 from typing import Any
 
 from webqa.errors import ConfigError, FetchError, SearchError, WebQAError
-from webqa.records import SearchResult
+from webqa.records import Document, SearchResult
 
 from . import ftsquery
+from .base import ClosingCorpus, IndexStats, Progress, bound_query, shorten
+from .cache import index_file
 
-__all__ = ["FtsIndex", "SCHEMA_VERSION"]
+__all__ = ["FtsIndex", "IndexedCorpus", "SCHEMA_VERSION", "QUICK_CHECK_MAX_BYTES", "build_lock",
+           "is_damage"]
+
+log = logging.getLogger("webqa.corpus")
 
 #: Bump when the schema, the tokenizer or the text extraction changes: an index of another
 #: version is rebuilt.
@@ -39,6 +54,59 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(title, body, tokenize='{TOKENI
 CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, 'row');
 CREATE TABLE IF NOT EXISTS df(term TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 """
+#: Every object an index of this schema holds (FTS5's shadow tables included): one missing
+#: means the file was damaged, and it is rebuilt rather than silently recreated empty.
+_OBJECTS = frozenset({"meta", "docs", "docs_url", "fts", "fts_vocab", "df", "fts_data",
+                      "fts_idx", "fts_content", "fts_docsize", "fts_config"})
+#: ``PRAGMA quick_check`` on open costs about 0.5 ms per MB of index (38 ms for 10,000 pages,
+#: 74 MB); past this size only the cheap structural checks run on open, and damage is found
+#: (and repaired) when a query trips over it.
+QUICK_CHECK_MAX_BYTES = 1 << 30
+# SQLite primary result codes that mean "this file is damaged", not "this statement failed".
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Whether an SQLite error means the index file is damaged (and should be rebuilt)."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return True
+    text = str(exc).lower()
+    return ("malformed" in text or "no such table" in text or "not a database" in text
+            or "corrupt" in text)
+
+
+class _Damaged(Exception):
+    """Raised inside :meth:`FtsIndex._open` when the structural checks fail."""
+
+
+@contextmanager
+def build_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``<path>.lock`` while an index is opened, checked and refreshed.
+
+    Two processes refreshing one index would otherwise both read the same file stamps and
+    both insert the same new documents. The second one waits here and then finds the work
+    done. Without ``fcntl`` (Windows) there is no lock; :meth:`FtsIndex.put` still tolerates a
+    document another writer stored first.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{path}.lock", "a+b") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("waiting for another process that is indexing %s", path)
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 class FtsIndex:
@@ -51,69 +119,133 @@ class FtsIndex:
     def __init__(self, path: Path) -> None:
         """Open (or create) the index at ``path``.
 
-        An index of another schema version is wiped; a damaged file is deleted and rebuilt
-        (it is only a cache).
+        An index of another schema version is wiped; a damaged file (not a database, a table
+        missing, ``PRAGMA quick_check`` failing) is deleted and created afresh (it is only a
+        cache): ``recreated`` is then True and the caller re-indexes its source.
         """
         self.path = path
         self._lock = threading.RLock()
+        self._db: sqlite3.Connection | None = None
+        #: Set when an SQLite error showed the file to be damaged; cleared by :meth:`reset`.
+        self.damaged = False
+        #: True when a damaged file was found on open and replaced by an empty index.
+        self.recreated = False
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             try:
                 self._open()
-            except sqlite3.DatabaseError:
-                for suffix in ("", "-wal", "-shm"):
-                    Path(f"{path}{suffix}").unlink(missing_ok=True)
+            except (sqlite3.DatabaseError, _Damaged) as exc:
+                log.warning("search index %s is damaged (%s); rebuilding it", path, exc)
+                self._delete_files()
+                self.recreated = True
                 self._open()
-        except (sqlite3.Error, OSError) as exc:
+        except (sqlite3.Error, OSError, _Damaged) as exc:
             raise ConfigError(f"cannot open the search index {path}: {exc}") from exc
+
+    def _delete_files(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+    def reset(self) -> None:
+        """Replace a damaged index file by an empty one (the caller re-indexes its source).
+
+        Raises ``ConfigError`` when the new file cannot be created.
+        """
+        with self._lock:
+            self._close_db()
+            try:
+                self._delete_files()
+                self._open()
+            except (sqlite3.Error, OSError, _Damaged) as exc:
+                raise ConfigError(f"cannot recreate the search index {self.path}: {exc}") from exc
+            self.damaged = False
+
+    def _check(self, db: sqlite3.Connection) -> None:
+        """Cheap structural checks of an existing index; raises ``_Damaged``."""
+        names = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+        missing = sorted(_OBJECTS - names)
+        if missing:
+            raise _Damaged(f"missing {', '.join(missing)}")
+        docs = db.execute("SELECT count(*) FROM docs").fetchone()[0]
+        texts = db.execute("SELECT count(*) FROM fts_docsize").fetchone()[0]
+        if docs != texts:
+            raise _Damaged(f"{docs} documents but {texts} indexed texts")
+        try:
+            size = os.path.getsize(self.path)
+        except OSError:
+            size = 0
+        if size <= QUICK_CHECK_MAX_BYTES:
+            verdict = db.execute("PRAGMA quick_check(1)").fetchone()
+            if not verdict or verdict[0] != "ok":
+                raise _Damaged(f"quick_check: {verdict[0] if verdict else 'no answer'}")
 
     def _open(self) -> None:
         # Autocommit: writes open their own transaction (see _begin), so a search never
         # leaves one open that would pin an old snapshot of the file. A writer in another
         # process is waited for rather than failed on.
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False,
-                                   isolation_level=None, timeout=30)
+        db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None,
+                             timeout=30)
+        self._db = db
         try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
             # Reading doclists through mmap saves a read() call per page; 256 MB caps what it
             # can add to the resident set.
-            self._db.execute("PRAGMA mmap_size=268435456")
-            self._db.execute("PRAGMA cache_size=-16384")
-            if self._meta_get("schema") not in (None, SCHEMA_VERSION):
+            db.execute("PRAGMA mmap_size=268435456")
+            db.execute("PRAGMA cache_size=-16384")
+            version = self._meta_get("schema")
+            if version == SCHEMA_VERSION:
+                self._check(db)
+            elif version is not None:
                 self._wipe()
-            self._db.executescript(_SCHEMA)
+            db.executescript(_SCHEMA)
             self._meta_set("schema", SCHEMA_VERSION)
-            self._planner = ftsquery.Planner(self._db, TOKENIZER)
-        except sqlite3.Error:
-            self._db.close()
+            self._planner = ftsquery.Planner(db, TOKENIZER)
+        except (sqlite3.Error, _Damaged):
+            self._close_db()
             raise
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._db is None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The open connection; ``ConfigError`` once the index is closed."""
+        if self._db is None:
+            raise ConfigError(f"search index {self.path} is closed")
+        return self._db
 
     @contextmanager
     def _using(self, what: str,
                error: type[WebQAError] = ConfigError) -> Iterator[sqlite3.Connection]:
         with self._lock:
+            if self._db is None:
+                raise error(f"search index {self.path}: {what} failed: the index is closed")
             try:
                 yield self._db
             except sqlite3.Error as exc:
+                if is_damage(exc):
+                    self.damaged = True
                 raise error(f"search index {self.path}: {what} failed: {exc}") from exc
 
     def _begin(self) -> None:
         # IMMEDIATE takes the write lock up front: two processes refreshing one index then
         # wait their turn (busy timeout) instead of deadlocking on a read-to-write upgrade.
-        if not self._db.in_transaction:
-            self._db.execute("BEGIN IMMEDIATE")
+        if not self.db.in_transaction:
+            self.db.execute("BEGIN IMMEDIATE")
 
     # -- metadata -------------------------------------------------------------------------
     def _meta_get(self, key: str) -> str | None:
         try:
-            row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+            row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         except sqlite3.OperationalError:  # no meta table yet: a fresh file
             return None
         return row[0] if row else None
 
     def _meta_set(self, key: str, value: str) -> None:
-        self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", (key, value))
+        self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", (key, value))
 
     def meta(self, key: str) -> str | None:
         """A stored metadata value (for example the stamp of the source it was built from)."""
@@ -128,14 +260,14 @@ class FtsIndex:
 
     def _wipe(self) -> None:
         for name in ("fts_vocab", "fts", "df", "docs", "meta"):
-            self._db.execute(f"DROP TABLE IF EXISTS {name}")
+            self.db.execute(f"DROP TABLE IF EXISTS {name}")
 
     def clear(self) -> None:
         """Remove every document (used before a full rebuild)."""
-        with self._using("clearing"):
+        with self._using("clearing") as db:
             self._begin()
             for table in ("docs", "fts", "df"):
-                self._db.execute(f"DELETE FROM {table}")
+                db.execute(f"DELETE FROM {table}")
 
     # -- writing ----------------------------------------------------------------------------
     def stamps(self) -> dict[str, tuple[float, int]]:
@@ -145,21 +277,28 @@ class FtsIndex:
 
     def put(self, key: str, url: str, title: str, body: str, *, mtime: float = 0.0,
             size: int = 0, extra: str | None = None, new: bool = False) -> None:
-        """Add or replace the document stored under ``key`` (``new``: the caller knows it is
-        not stored yet, which saves a lookup)."""
+        """Add or replace the document stored under ``key`` (``new``: the caller believes it
+        is not stored yet, which saves a lookup; a row another writer stored meanwhile is
+        replaced all the same)."""
         with self._using(f"indexing {key}") as db:
             self._begin()
             row = None if new else db.execute("SELECT id FROM docs WHERE key=?",
                                               (key,)).fetchone()
-            if row:
+            rowid = None
+            if row is None:
+                try:
+                    rowid = db.execute("INSERT INTO docs(key, url, title, mtime, size, extra) "
+                                       "VALUES(?, ?, ?, ?, ?, ?)",
+                                       (key, url, title, mtime, size, extra)).lastrowid
+                except sqlite3.IntegrityError:  # stored since the caller read the stamps
+                    row = db.execute("SELECT id FROM docs WHERE key=?", (key,)).fetchone()
+                    if row is None:
+                        raise
+            if row is not None:
                 db.execute("DELETE FROM fts WHERE rowid=?", (row[0],))
                 db.execute("UPDATE docs SET url=?, title=?, mtime=?, size=?, extra=? WHERE id=?",
                            (url, title, mtime, size, extra, row[0]))
                 rowid = row[0]
-            else:
-                rowid = db.execute("INSERT INTO docs(key, url, title, mtime, size, extra) "
-                                   "VALUES(?, ?, ?, ?, ?, ?)",
-                                   (key, url, title, mtime, size, extra)).lastrowid
             db.execute("INSERT INTO fts(rowid, title, body) VALUES(?, ?, ?)",
                        (rowid, title, body))
 
@@ -204,7 +343,11 @@ class FtsIndex:
             return db.execute("SELECT count(*) FROM docs").fetchone()[0]
 
     def _row(self, column: str, value: str) -> dict[str, Any] | None:
-        with self._using(f"looking up {value}", FetchError) as db:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: no stored key or URL can hold one
+            return None
+        with self._using(f"looking up {value[:200]}", FetchError) as db:
             row = db.execute(f"SELECT key, url, title, extra FROM docs WHERE {column}=? "
                              "ORDER BY id DESC LIMIT 1", (value,)).fetchone()
         return dict(zip(("key", "url", "title", "extra"), row, strict=True)) if row else None
@@ -222,9 +365,157 @@ class FtsIndex:
         with self._using(f"{engine}: searching", SearchError):
             return self._planner.search(query, limit)
 
+    def _close_db(self) -> None:
+        db, self._db = self._db, None
+        if db is None:
+            return
+        try:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+        except sqlite3.Error as exc:  # a damaged file can refuse even this; closing still works
+            log.debug("rollback on closing %s failed: %s", self.path, exc)
+        finally:
+            db.close()
+
     def close(self) -> None:
-        """Close the database connection, rolling back uncommitted writes."""
+        """Close the database connection, rolling back uncommitted writes (idempotent)."""
         with self._lock:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            self._db.close()
+            self._close_db()
+
+
+class IndexedCorpus(ClosingCorpus):
+    """The part of a corpus kept in an :class:`FtsIndex` that folders and WARC files share.
+
+    It owns the index: opening it under :func:`build_lock`, bringing it up to date, rebuilding
+    it from the source when it turns out to be damaged (on open, or when a search or lookup
+    trips over the damage), searching, wrapping fetch errors, closing. A kind says only how to
+    bring the index up to date (:meth:`_update`) and how to fetch one page (:meth:`_fetch`).
+    """
+
+    kind = "index"
+    #: Exceptions of a kind's fetch path that mean "this URL cannot be served" (a NUL byte, a
+    #: file name too long, an unreadable record); they leave :meth:`fetch` as ``FetchError``.
+    _FETCH_ERRORS: tuple[type[BaseException], ...] = (OSError, ValueError, LookupError,
+                                                      RecursionError, sqlite3.Error)
+
+    def __init__(self, source: Path, label: str, *, cache_dir: str | os.PathLike[str] | None,
+                 progress: Progress | None, update: bool = True) -> None:
+        """Open the index of ``source`` and bring it up to date (unless ``update`` is False).
+
+        Raises ``ConfigError`` when the index cannot be opened or the source holds no page.
+        """
+        self.label = label
+        self.name = f"{self.kind}:{label}"
+        self.last_refresh: IndexStats | None = None
+        self._repair_lock = threading.Lock()
+        path = index_file(source, self.kind, cache_dir)
+        with build_lock(path):
+            self.index = FtsIndex(path)
+            try:
+                if update or self.index.recreated:
+                    self.last_refresh = self._update_or_repair(progress)
+                empty = self.index.count() == 0
+            except BaseException:
+                self.index.close()
+                raise
+        if empty:
+            self.index.close()
+            raise ConfigError(self._empty_message())
+
+    # -- what a kind provides ---------------------------------------------------------------
+    def _update(self, progress: Progress | None) -> IndexStats | None:
+        """Bring the index up to date with the source; None when nothing needed doing."""
+        raise NotImplementedError
+
+    def _fetch(self, url: str) -> Document:
+        """The page at ``url`` (may raise any of ``_FETCH_ERRORS``)."""
+        raise NotImplementedError
+
+    def _empty_message(self) -> str:
+        return f"no pages in {self.name}"
+
+    def _unchanged(self) -> IndexStats:
+        count = self.index.count()
+        return IndexStats(self.kind, self._source(), self.index.path, documents=count,
+                          unchanged=count)
+
+    def _source(self) -> Path:
+        raise NotImplementedError
+
+    # -- upkeep -----------------------------------------------------------------------------
+    def _update_or_repair(self, progress: Progress | None) -> IndexStats | None:
+        try:
+            return self._update(progress)
+        except WebQAError as exc:
+            if not self.index.damaged:
+                raise
+            log.warning("%s: search index %s is damaged (%s); rebuilding it from %s",
+                        self.name, self.index.path, exc, self._source())
+        self.index.reset()
+        return self._update(progress)
+
+    def refresh(self, progress: Progress | None = None) -> IndexStats:
+        """Bring the index up to date now and say what was done (``ConfigError`` on failure)."""
+        self._check_open(ConfigError)
+        with build_lock(self.index.path):
+            stats = self._update_or_repair(progress)
+        return stats if stats is not None else self._unchanged()
+
+    def _repair(self, error: type[WebQAError], cause: WebQAError) -> None:
+        """Rebuild a damaged index from the source (one thread at a time)."""
+        with self._repair_lock:
+            if not self.index.damaged:  # another thread has just rebuilt it
+                return
+            log.warning("%s: search index %s is damaged (%s); rebuilding it from %s",
+                        self.name, self.index.path, cause, self._source())
+            try:
+                with build_lock(self.index.path):
+                    self.index.reset()
+                    self.last_refresh = self._update(None)
+            except WebQAError as exc:
+                raise error(f"{self.name}: the damaged search index could not be rebuilt: "
+                            f"{exc}") from exc
+
+    def _check_open(self, error: type[WebQAError]) -> None:
+        if self.index.closed:
+            raise error(f"{self.name}: the corpus was closed")
+
+    # -- SearchEngine / DocumentSource -------------------------------------------------------
+    def search(self, query: str, limit: int = 10) -> list[SearchResult]:
+        """bm25-ranked pages for ``query`` (see :mod:`webqa.corpus.ftsquery`); ``SearchError``
+        when the index fails (a damaged index is rebuilt once and the search retried)."""
+        self._check_open(SearchError)
+        query = bound_query(query)
+        try:
+            return self.index.search(query, limit, engine=self.name)
+        except WebQAError as exc:
+            if not self.index.damaged:
+                raise
+            self._repair(SearchError, exc)
+        return self.index.search(query, limit, engine=self.name)
+
+    def fetch(self, url: str) -> Document:
+        """The page at ``url``; ``FetchError`` (never a foreign exception) when it cannot be
+        served."""
+        self._check_open(FetchError)
+        try:
+            return self._guarded_fetch(url)
+        except WebQAError as exc:
+            if not self.index.damaged:
+                raise
+            self._repair(FetchError, exc)
+        return self._guarded_fetch(url)
+
+    def _guarded_fetch(self, url: str) -> Document:
+        try:
+            return self._fetch(url)
+        except WebQAError:
+            raise
+        except self._FETCH_ERRORS as exc:
+            if isinstance(exc, sqlite3.Error) and is_damage(exc):
+                self.index.damaged = True
+            raise FetchError(f"cannot read {shorten(url)}: {exc}", url=url) from exc
+
+    def close(self) -> None:
+        """Close the index (idempotent); later searches and fetches raise a webqa error."""
+        self.index.close()

@@ -35,9 +35,10 @@ from webqa.records import SearchResult
 
 from ..terms import query_terms, stem
 from ..terms import words as tokens
+from .base import bound_query
 
 __all__ = ["Planner", "Term", "Stage", "quote", "SCORE_CAP", "OR_BUDGET", "COMMON_DF",
-           "TITLE_WEIGHT"]
+           "TITLE_WEIGHT", "SNIPPET_MAX_CHARS"]
 
 SCORE_CAP = 1000
 #: Not above SCORE_CAP, so that the OR stage always ranks all of its matches.
@@ -46,6 +47,9 @@ COMMON_DF = 10_000
 #: bm25 column weights: a word in the title counts five times a word in the body.
 TITLE_WEIGHT = 5.0
 SNIPPET_TOKENS = 28
+#: A snippet is cut to this many characters (and an ellipsis): 28 tokens of a page that is one
+#: giant token would otherwise be a megabyte.
+SNIPPET_MAX_CHARS = 600
 #: The best bm25 rows re-ranked with the title boost (a small, fixed cost per query).
 RERANK = 50
 #: A page whose title holds every query word scores this much more (as a share of its bm25).
@@ -86,8 +90,12 @@ class Planner:
                    "fts5vocab(temp, qtok, 'instance')")
 
     def analyze(self, query: str) -> list[Term]:
-        """The query's content words as index terms, rarest first, one per distinct term."""
-        words = query_terms(query)
+        """The query's content words as index terms, rarest first, one per distinct term.
+
+        The query is first cut to :data:`~webqa.corpus.base.MAX_QUERY_CHARS` characters and
+        :data:`~webqa.corpus.base.MAX_QUERY_WORDS` words (:func:`~webqa.corpus.base.bound_query`).
+        """
+        words = query_terms(bound_query(query))
         if not words:
             return []
         db = self._db
@@ -110,14 +118,14 @@ class Planner:
 
     def _run(self, stage: Stage, k: int, exclude: set[int], words: list[str]) -> list[int]:
         if not stage.ranked:
-            rows = self._db.execute("SELECT rowid FROM fts WHERE fts MATCH ? LIMIT ?",
-                                    (stage.expr, k + len(exclude)))
-            return [r for (r,) in rows if r not in exclude][:k]
-        rows = self._db.execute(
+            found = self._db.execute("SELECT rowid FROM fts WHERE fts MATCH ? LIMIT ?",
+                                     (stage.expr, k + len(exclude)))
+            return [r for (r,) in found if r not in exclude][:k]
+        scored = self._db.execute(
             "SELECT rowid, s FROM (SELECT rowid, bm25(fts, ?, 1.0) AS s FROM fts "
             "WHERE fts MATCH ? LIMIT ?) ORDER BY s LIMIT ?",
             (TITLE_WEIGHT, stage.expr, SCORE_CAP, max(RERANK, k + len(exclude)))).fetchall()
-        rows = [(rowid, score) for rowid, score in rows if rowid not in exclude]
+        rows = [(rowid, score) for rowid, score in scored if rowid not in exclude]
         if not rows:
             return []
         # Titles come from the plain docs table: reading a column back out of FTS5 costs more.
@@ -190,5 +198,8 @@ class Planner:
         for rowid in found:
             row = self._db.execute(sql, (*args, rowid)).fetchone()
             if row:
-                results.append(SearchResult(title=row[1], url=row[0], snippet=row[2] or ""))
+                text = row[2] or ""
+                if len(text) > SNIPPET_MAX_CHARS:
+                    text = text[:SNIPPET_MAX_CHARS] + "…"
+                results.append(SearchResult(title=row[1], url=row[0], snippet=text))
         return results

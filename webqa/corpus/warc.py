@@ -9,6 +9,7 @@ seeks to the stored record offset and serves the archived body in its own charse
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import time
@@ -19,12 +20,11 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from webqa.errors import ConfigError, FetchError
-from webqa.records import Document, SearchResult
+from webqa.records import Document
 from webqa.urls import strip_fragment
 
-from .base import MAX_FETCH_BYTES, MAX_INDEX_CHARS, IndexStats, Progress
-from .cache import index_file
-from .fts import FtsIndex
+from .base import MAX_FETCH_BYTES, MAX_INDEX_CHARS, IndexStats, Progress, shorten
+from .fts import IndexedCorpus
 from .text import decode, html_title, html_to_text
 
 __all__ = ["WarcCorpus", "is_warc"]
@@ -32,6 +32,8 @@ __all__ = ["WarcCorpus", "is_warc"]
 _TEXT_TYPES = {"text/html": "text/html", "application/xhtml+xml": "text/html",
                "text/plain": "text/plain"}
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([^\s;\"']+)", re.I)
+
+log = logging.getLogger("webqa.corpus")
 
 
 def is_warc(path: Path) -> bool:
@@ -70,7 +72,19 @@ def _read_body(record: Any) -> bytes:
     return record.content_stream().read(MAX_FETCH_BYTES + 1)
 
 
-class WarcCorpus:
+def _decode(body: bytes, charset: str | None, ctype: str) -> str:
+    return decode(body, charset, sniff_html=ctype == "text/html")
+
+
+def _extract(body: bytes, charset: str | None, ctype: str, url: str) -> tuple[str, str]:
+    """``(title, plain text)`` of an archived body."""
+    text = _decode(body, charset, ctype)
+    if ctype == "text/html":
+        return html_title(text) or url, html_to_text(text)
+    return url, text
+
+
+class WarcCorpus(IndexedCorpus):
     """Search and fetch over the pages archived in one WARC file."""
 
     kind = "warc"
@@ -86,19 +100,23 @@ class WarcCorpus:
         if not self.path.is_file():
             raise ConfigError(f"WARC file does not exist: {self.path}")
         stem = re.sub(r"\.warc(\.gz)?$", "", self.path.name, flags=re.I)
-        self.label = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.") or "warc"
-        self.name = f"warc:{self.label}"
-        self.index = FtsIndex(index_file(self.path, self.kind, cache_dir))
-        self.last_refresh: IndexStats | None = None
+        label = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.") or "warc"
+        super().__init__(self.path, label, cache_dir=cache_dir, progress=progress)
+
+    def _source(self) -> Path:
+        return self.path
+
+    def _empty_message(self) -> str:
+        return f"no HTML or text pages in WARC file {self.path}"
+
+    def _update(self, progress: Progress | None) -> IndexStats | None:
         try:
-            if self.index.meta("source") != _stamp(self.path):
-                self.last_refresh = self.rebuild(progress)
-        except ConfigError:
-            self.index.close()
-            raise
-        if self.index.count() == 0:
-            self.index.close()
-            raise ConfigError(f"no HTML or text pages in WARC file {self.path}")
+            stamp = _stamp(self.path)
+        except OSError as exc:
+            raise ConfigError(f"cannot read WARC file {self.path}: {exc}") from exc
+        if self.index.meta("source") == stamp:
+            return None
+        return self.rebuild(progress)
 
     def rebuild(self, progress: Progress | None = None) -> IndexStats:
         """Index the whole file afresh; returns what was done."""
@@ -128,14 +146,25 @@ class WarcCorpus:
                 url = record.rec_headers.get_header("WARC-Target-URI") or ""
                 if info is None or not url:
                     continue
+                try:
+                    url.encode("utf-8")
+                except UnicodeEncodeError:
+                    stats.skipped.append((shorten(url.encode("utf-8", "replace").decode()),
+                                          "the target URI is not valid text"))
+                    log.warning("skipping WARC record %d: its target URI is not valid text",
+                                seen)
+                    continue
                 body = _read_body(record)  # read before asking for the offset (warcio's order)
                 offset = records.get_record_offset()
                 ctype, charset = info
-                text = decode(body, charset, sniff_html=ctype == "text/html")
-                if ctype == "text/html":
-                    title, plain = html_title(text) or url, html_to_text(text)
-                else:
-                    title, plain = url, text
+                try:
+                    title, plain = _extract(body, charset, ctype, url)
+                except (LookupError, ValueError, RecursionError) as exc:
+                    # Extraction is meant never to fail; one hostile record is skipped.
+                    stats.skipped.append((shorten(url), f"cannot extract its text: {exc}"))
+                    log.warning("skipping WARC record %d (%s): cannot extract its text: %s",
+                                seen, shorten(url), exc)
+                    continue
                 extra = json.dumps({"offset": offset, "type": ctype, "charset": charset})
                 if self.index.by_key(url):
                     stats.updated += 1  # a later capture of the same URL wins
@@ -153,11 +182,7 @@ class WarcCorpus:
         if seen == 0:
             raise ConfigError(f"not a readable WARC file: {self.path}: no WARC records found")
 
-    # -- SearchEngine / DocumentSource -------------------------------------------------------------
-    def search(self, query: str, limit: int = 10) -> list[SearchResult]:
-        """bm25-ranked archived pages for ``query``."""
-        return self.index.search(query, limit, engine=self.name)
-
+    # -- fetching -----------------------------------------------------------------------------
     def _row(self, url: str) -> dict[str, Any] | None:
         bare = strip_fragment(url)
         alt = bare[:-1] if bare.endswith("/") else bare + "/"
@@ -167,28 +192,26 @@ class WarcCorpus:
                 return row
         return None
 
-    def fetch(self, url: str) -> Document:
+    def _fetch(self, url: str) -> Document:
         """The archived page at ``url``; ``FetchError`` when the archive does not hold it."""
         row = self._row(url)
         if row is None:
-            raise FetchError(f"not in this corpus: {url} (not archived in {self.path.name})",
-                             url=url)
-        info = json.loads(row["extra"])
+            raise FetchError(f"not in this corpus: {shorten(url)} (not archived in "
+                             f"{self.path.name})", url=url)
         try:
+            info = json.loads(row["extra"])
+            offset, ctype, charset = info["offset"], info["type"], info["charset"]
             with open(self.path, "rb") as fh:
-                fh.seek(info["offset"])
+                fh.seek(offset)
                 record = next(iter(ArchiveIterator(fh)))
                 body = _read_body(record)
-        except (OSError, StopIteration, ArchiveLoadFailed, ValueError, EOFError) as exc:
-            raise FetchError(f"cannot read {url} from {self.path.name}: {exc}", url=url) from exc
-        text = decode(body[:MAX_FETCH_BYTES], info["charset"],
-                      sniff_html=info["type"] == "text/html")
-        notes = ()
+        except (OSError, StopIteration, ArchiveLoadFailed, ValueError, EOFError, KeyError,
+                TypeError) as exc:
+            raise FetchError(f"cannot read {shorten(url)} from {self.path.name}: {exc}",
+                             url=url) from exc
+        text = _decode(body[:MAX_FETCH_BYTES], charset, ctype)
+        notes: tuple[str, ...] = ()
         if len(body) > MAX_FETCH_BYTES:
             notes = (f"the page was cut at {MAX_FETCH_BYTES // (1024 * 1024)} MB",)
-        return Document(url=row["url"], content_type=info["type"], text=text,
+        return Document(url=row["url"], content_type=ctype, text=text,
                         title=row["title"], notes=notes)
-
-    def close(self) -> None:
-        """Close the index."""
-        self.index.close()

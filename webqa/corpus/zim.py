@@ -20,7 +20,7 @@ from libzim.reader import Archive
 from webqa.errors import ConfigError, FetchError, SearchError, TooLargeError
 from webqa.records import Document, SearchResult
 
-from .base import MAX_FETCH_BYTES
+from .base import MAX_FETCH_BYTES, ClosingCorpus, bound_query, shorten
 from .text import decode
 from .zimsearch import ZimSearch
 
@@ -30,14 +30,17 @@ __all__ = ["ZimCorpus", "ARTICLE_TYPES"]
 ARTICLE_TYPES = ("text/html", "application/xhtml+xml")
 _UNSAFE = re.compile(r"[%?#\s\"<>\\^`{|}\x00-\x1f\x7f]")
 _MAX_REDIRECTS = 16
+# What libzim and its Python binding raise for a bad path, a damaged cluster or text it cannot
+# encode (a lone surrogate); they leave as FetchError / SearchError.
+_LIBZIM_ERRORS = (RuntimeError, KeyError, ValueError, LookupError, OSError, RecursionError)
 
 
 def _escape(path: str) -> str:
     return _UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group(0).encode("utf-8")), path)
 
 
-class ZimCorpus:
-    """Search and fetch over one ZIM archive."""
+class ZimCorpus(ClosingCorpus):
+    """Search and fetch over one ZIM archive (a context manager; ``close`` is idempotent)."""
 
     kind = "zim"
 
@@ -95,58 +98,68 @@ class ZimCorpus:
     def _entry_for(self, url: str) -> Any:
         prefix = f"zim://{self.label}"
         if not url.startswith(prefix) or url[len(prefix):len(prefix) + 1] not in ("", "/", "#"):
-            raise FetchError(f"not in this corpus: {url} (this is {prefix}/)", url=url)
+            raise FetchError(f"not in this corpus: {shorten(url)} (this is {prefix}/)", url=url)
         # Everything after the host up to '#' is the entry path; '?' can be part of it.
         raw = url[len(prefix):].partition("#")[0].lstrip("/")
         if not raw:
             if not self.archive.has_main_entry:
-                raise FetchError(f"not in this corpus: {url} (the archive has no main page)",
-                                 url=url)
+                raise FetchError(f"not in this corpus: {shorten(url)} (the archive has no "
+                                 "main page)", url=url)
             return self._resolve(self.archive.main_entry)
         for candidate in dict.fromkeys((unquote(raw), raw)):
             try:
                 if self.archive.has_entry_by_path(candidate):
                     return self._resolve(self.archive.get_entry_by_path(candidate))
-            except (KeyError, RuntimeError):
+            except _LIBZIM_ERRORS:  # UnicodeEncodeError: a lone surrogate names no entry
                 continue
-        raise FetchError(f"not in this corpus: {url} (no such entry in {self.path.name})",
-                         url=url)
+        raise FetchError(f"not in this corpus: {shorten(url)} (no such entry in "
+                         f"{self.path.name})", url=url)
 
     # -- SearchEngine / DocumentSource -------------------------------------------------------------
     def fetch(self, url: str) -> Document:
-        """The article at ``url`` with its canonical URL (redirects resolved, no fragment)."""
-        self._check_open()
-        entry = self._entry_for(url)
+        """The article at ``url`` with its canonical URL (redirects resolved, no fragment).
+
+        ``FetchError`` (never a libzim or codec exception) when it cannot be served.
+        """
+        self._check_open(FetchError)
         try:
+            entry = self._entry_for(url)
             item = entry.get_item()
             mime = item.mimetype.split(";")[0].strip()
             if mime not in ARTICLE_TYPES:
-                raise FetchError(f"not in this corpus: {url} is not an article ({mime})", url=url)
+                raise FetchError(f"not in this corpus: {shorten(url)} is not an article "
+                                 f"({mime})", url=url)
             if item.size > MAX_FETCH_BYTES:
-                raise TooLargeError(f"{url}: entry of {item.size} bytes is over the "
+                raise TooLargeError(f"{shorten(url)}: entry of {item.size} bytes is over the "
                                     f"{MAX_FETCH_BYTES} byte limit", url=url)
             data = bytes(item.content)
-        except RuntimeError as exc:
-            raise FetchError(f"cannot read {url} from {self.path.name}: {exc}", url=url) from exc
-        return Document(url=self.url_for(entry.path), content_type=mime,
-                        text=decode(data), title=entry.title or entry.path)
+            canonical, title = self.url_for(entry.path), entry.title or entry.path
+        except _LIBZIM_ERRORS as exc:
+            raise FetchError(f"cannot read {shorten(url)} from {self.path.name}: {exc}",
+                             url=url) from exc
+        return Document(url=canonical, content_type=mime, text=decode(data), title=title)
 
     def search(self, query: str, limit: int = 10) -> list[SearchResult]:
-        """Articles for free text ``query``, best first (see :mod:`webqa.corpus.zimsearch`)."""
-        self._check_open()
+        """Articles for free text ``query``, best first (see :mod:`webqa.corpus.zimsearch`).
+
+        The query is cut to :data:`~webqa.corpus.base.MAX_QUERY_CHARS` characters and
+        :data:`~webqa.corpus.base.MAX_QUERY_WORDS` words first; ``SearchError`` when libzim
+        fails.
+        """
+        self._check_open(SearchError)
         try:
-            hits = self._search.search(query, limit)
-        except RuntimeError as exc:
+            hits = self._search.search(bound_query(query), limit)
+            return [SearchResult(title=h.title, url=self.url_for(h.path), snippet=h.snippet)
+                    for h in hits]
+        except _LIBZIM_ERRORS as exc:
             raise SearchError(f"{self.name}: search failed: {exc}") from exc
-        return [SearchResult(title=h.title, url=self.url_for(h.path), snippet=h.snippet)
-                for h in hits]
 
     def close(self) -> None:
-        """Drop the archive handle (libzim closes the file when it is collected)."""
+        """Drop the archive handle (libzim closes the file when it is collected); idempotent."""
         if not self._closed:
             self._closed = True
             del self._search, self.archive
 
-    def _check_open(self) -> None:
+    def _check_open(self, error: type[FetchError]) -> None:
         if self._closed:
-            raise FetchError(f"{self.name}: the archive was closed")
+            raise error(f"{self.name}: the archive was closed")

@@ -33,6 +33,7 @@ from libzim.search import Query, Searcher
 from libzim.suggestion import SuggestionSearcher
 
 from ..terms import query_terms, stem, title_phrases, words
+from .base import bound_query
 from .text import decode, html_to_text
 
 __all__ = ["ZimSearch", "Hit"]
@@ -82,6 +83,8 @@ class ZimSearch:
 
     # -- candidates ---------------------------------------------------------------------------
     def _xapian(self, terms: list[str]) -> tuple[int, list[str]]:
+        if self._fulltext is None:  # only called when the archive has a full-text index
+            return 0, []
         search = self._fulltext.search(Query().set_query(" ".join(terms)))
         return search.getEstimatedMatches(), list(search.getResults(0, POOL))
 
@@ -141,7 +144,12 @@ class ZimSearch:
         return doc
 
     def search(self, query: str, limit: int = 10) -> list[Hit]:
-        """Up to ``limit`` articles for ``query``, best first."""
+        """Up to ``limit`` articles for ``query``, best first.
+
+        The query is first cut by :func:`~webqa.corpus.base.bound_query`: the title-phrase
+        heuristic costs time and memory quadratic in the length of a capitalised run.
+        """
+        query = bound_query(query)
         terms = query_terms(query)
         if not terms or limit <= 0:
             return []
