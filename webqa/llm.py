@@ -159,10 +159,11 @@ class ChatClient:
 
         An LLM is configured when a model name or a base URL is given (argument or environment).
         """
-        model = overrides.pop("model", None) or os.environ.get("WEBQA_MODEL")
-        if not (model or overrides.get("base_url") or os.environ.get("OPENAI_BASE_URL")):
+        model = overrides.pop("model", None)
+        given = model or os.environ.get("WEBQA_MODEL")
+        if not (given or overrides.get("base_url") or os.environ.get("OPENAI_BASE_URL")):
             return None
-        return cls(model, **overrides)
+        return cls(model, **overrides)  # the constructor reads WEBQA_MODEL, and says so
 
     def describe(self) -> str:
         """Which model at which endpoint, and how the model was chosen, in one line."""
