@@ -1,15 +1,15 @@
 import json
 
 import pytest
+from memcorpus import SITE, MemoryCorpus, Watching
 
 from webqa.agent import Agent
 from webqa.browser import Limits
 from webqa.pages import WebLoader
 from webqa.policies import Reply, ScriptedPolicy
 from webqa.session import rerun
-from webqa.trace import TraceWriter, load_trace, read_trace
+from webqa.trace import load_trace, read_trace
 from webqa.tracetools import export_examples, replay, trace_html, trace_text
-from memcorpus import SITE, MemoryCorpus, Watching
 
 Q = "When was the Pharos of Alexandria completed?"
 

@@ -3,14 +3,13 @@
 import json
 
 from chatserver import ChatServer
+from memcorpus import SITE, MemoryCorpus
 
 from webqa.agent import Agent
-from webqa.browser import Browser
 from webqa.llm import ChatClient
 from webqa.pages import WebLoader
 from webqa.policies.llm import LLMPolicy
 from webqa.trace import TraceWriter, read_trace
-from memcorpus import SITE, MemoryCorpus
 
 Q = "When was the Pharos of Alexandria completed?"
 GOOD = ["Search Pharos Alexandria", "Clicked on link 0", "Quote: It was completed around 280 BC.",

@@ -1,10 +1,10 @@
 import pytest
+from memcorpus import SITE, MemoryCorpus
 
 from webqa.browser import Browser, Limits
 from webqa.commands import parse
 from webqa.errors import FetchError, InvalidAction
 from webqa.pages import WebLoader
-from memcorpus import SITE, MemoryCorpus
 
 INDEX = "https://example.org/index.html"
 

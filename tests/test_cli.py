@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from webqa.cli import main
 from webqa import verify_citations
+from webqa.cli import main
 from webqa.corpus import open_corpus
 
 ROOT = Path(__file__).resolve().parent.parent

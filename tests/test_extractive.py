@@ -1,12 +1,12 @@
 """The extractive policy: relevance scoring and whole runs (no LLM)."""
 
+from memcorpus import SITE, MemoryCorpus
+
 from webqa.agent import Agent
-from webqa.browser import Browser
 from webqa.pages import WebLoader
 from webqa.policies.extractive import ExtractivePolicy
 from webqa.policies.relevance import Scorer, answer_kind, keywords, units
 from webqa.render import render_html
-from memcorpus import SITE, MemoryCorpus
 
 
 def test_answer_kinds():
@@ -58,8 +58,9 @@ def test_no_match_searches_again_then_ends_without_quotes():
 
 
 def test_end_to_end_on_a_zim_built_here(tmp_path):
-    import webqa
     from corpus_fixtures import make_zim
+
+    import webqa
     from webqa.corpus import open_corpus
     from webqa.render import render_document
     from webqa.textmatch import PageText

@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
+from memcorpus import SITE, MemoryCorpus, Watching
 
 import webqa
-from memcorpus import SITE, MemoryCorpus, Watching
 from webqa.agent import Agent
 from webqa.browser import Limits
 from webqa.errors import SearchError

@@ -3,8 +3,8 @@
 import json
 
 import pytest
-
 from memcorpus import SITE, MemoryCorpus
+
 from webqa import verify_citations
 from webqa.agent import Agent
 from webqa.errors import ConfigError

@@ -90,7 +90,7 @@ def run_batch(items: list[Item], *, concurrency: int = 4, traces: str | Path | b
     """
     if concurrency < 1:
         raise ConfigError("concurrency must be at least 1")
-    folder = Path(traces) if traces not in (None, False, True) else None
+    folder = Path(traces) if isinstance(traces, (str, Path)) else None
     if folder:
         folder.mkdir(parents=True, exist_ok=True)
     own = session is None

@@ -8,9 +8,11 @@ and never when ``NO_COLOR`` is set (rich's console handles both). Every run goes
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +35,9 @@ def _sigterm_as_interrupt() -> None:
     def handler(signum: int, frame: Any) -> None:
         raise Interrupted()
 
-    try:
+    # Only the main thread may set handlers (a test runner's thread may not).
+    with contextlib.suppress(ValueError):
         signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread (e.g. called from a test runner's thread)
-        pass
 
 
 def _session_options(args: argparse.Namespace, err: Any) -> dict[str, Any]:
@@ -198,6 +199,7 @@ def run_browse(args: argparse.Namespace) -> int:
 
     _sigterm_as_interrupt()
     interactive = sys.stdin.isatty()
+    read: Callable[[str], str]
     if interactive:
         enable_line_editing(str(user_dir() / "browse_history"))
         read = input
@@ -213,6 +215,7 @@ def run_browse(args: argparse.Namespace) -> int:
                 raise EOFError
             print(f"{prompt}{line.rstrip()}")
             return line
+
     question = args.question or read("question> ").strip()
     err = _console(stderr=True)
     options = _session_options(args, err)

@@ -109,7 +109,7 @@ class Session:
                 raise ConfigError(f"--engine {engine} searches the live web; with --corpus "
                                   "the corpus is the search engine")
             engine_obj, source_obj = engine or found, source or found
-            where = {"corpus": str(Path(corpus).expanduser().resolve()),
+            where: dict[str, Any] = {"corpus": str(Path(corpus).expanduser().resolve()),
                      "corpus_kind": found.kind}
         else:
             engine_obj, source_obj = self._open_live(engine, source, **web)
@@ -214,8 +214,9 @@ def rerun(events: list[dict[str, Any]]) -> list[str]:
     from .records import Page
 
     run = next((e for e in events if e.get("type") == "run"), {})
-    config = run.get("config") if isinstance(run.get("config"), dict) else {}
-    recorded = config.get("limits") if isinstance(config.get("limits"), dict) else {}
+    config: dict[str, Any] = run["config"] if isinstance(run.get("config"), dict) else {}
+    recorded: dict[str, Any] = (config["limits"] if isinstance(config.get("limits"), dict)
+                                else {})
     names = {f.name for f in fields(Limits)}
     limits = Limits(**{k: v for k, v in recorded.items() if k in names and isinstance(v, int)})
     pages = []

@@ -111,7 +111,7 @@ class ExtractivePolicy:
 
     def _best(self, page: Page) -> list[str]:
         """The page's units worth quoting, best first."""
-        picked = []
+        picked: list[str] = []
         ranked = self._scorer.rank_page(page.title, page.lines)
         if ranked:
             self._top = max(self._top, ranked[0][0])
@@ -134,7 +134,7 @@ class ExtractivePolicy:
                   + RANK_PRIOR / (1 + self._rank.get(q.url, self.pages)) for q in quotes]
         ranked = sorted(range(len(quotes)), key=lambda i: -scores[i])
         best = scores[ranked[0]] if ranked else 0.0
-        parts = []
+        parts: list[str] = []
         for i in ranked[: self.answer_quotes]:
             if parts and scores[i] < ANSWER_FLOOR * best:
                 break

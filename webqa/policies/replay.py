@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..records import Page
 from ..pages import SnapshotLoader
+from ..records import Page
 from . import Reply
 
 if TYPE_CHECKING:
