@@ -92,6 +92,8 @@ class Outcome:
     """The URL asked for, when the page came from another one."""
     end: str | None = None
     """The reason of an End command: answer, nonsense or controversial."""
+    extended: bool = False
+    """Whether a quote was carried on to the end of its sentence, list item or cell."""
 
     @property
     def ok(self) -> bool:
@@ -128,7 +130,11 @@ class Outcome:
             text = m("found", line=self.match_line, match=self.match, matches=self.matches)
             return text + (" " + m("wrapped") if self.wrapped else "")
         if self.kind == "quote":
-            return m("quoted", n=self.quote, title=self.title or "")
+            text = m("quoted", n=self.quote, title=self.title or "",
+                     line=self.match_line)
+            if self.matches and self.matches > 1:
+                text += " " + m("quote_ambiguous", matches=self.matches)
+            return text + (" " + m("quote_extended") if self.extended else "")
         if self.kind == "unquote":
             return m("unquoted", n=self.quote)
         if self.kind == "back":
@@ -248,7 +254,8 @@ class Browser:
             raise InvalidAction(prompts.message("quote_results"))
         if len(self.quotes) >= lim.max_quotes:
             raise InvalidAction(prompts.message("quote_limit", limit=lim.max_quotes))
-        span = self._matcher(page).quote(text)
+        span = self._matcher(page).quote(text, near_line=view.top,
+                                          max_chars=lim.max_quote_chars)
         if span is None:
             raise InvalidAction(self._not_on_page(page, text))
         if len(span.text) > lim.max_quote_chars:
@@ -261,7 +268,8 @@ class Browser:
             raise InvalidAction(prompts.message("quote_budget", room=room))
         self.quotes.append(Quote(page.url, page.title, span.text, span.line_start, span.line_end))
         return Outcome("quote", quote=len(self.quotes), title=page.title, url=page.url,
-                       line=view.top, match_line=span.line_start)
+                       line=view.top, match_line=span.line_start,
+                       matches=span.occurrences, extended=span.extended)
 
     def _unquote(self, arg: str) -> Outcome:
         n = int(arg)
@@ -315,7 +323,9 @@ class Browser:
         return self.history[-1]
 
     def _not_on_page(self, page: Page, text: str) -> str:
-        return prompts.message("quote_not_found")
+        near = self._matcher(page).closest(text)
+        message = prompts.message("quote_not_found")
+        return message + (" " + prompts.message("closest", text=clip(near, 160)) if near else "")
 
     def _matcher(self, page: Page) -> PageMatcher:
         # Kept on the page, so runs sharing a render cache build it once.
