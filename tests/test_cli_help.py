@@ -123,10 +123,24 @@ def test_help_imports_nothing_heavy():
         "import sys; from webqa.cli import main\n"
         "try: main(['ask', '--help'])\n"
         "except SystemExit: pass\n"
-        "heavy = {'httpx', 'openai', 'lxml', 'rich', 'libzim', 'trafilatura', 'jinja2'}\n"
+        # shutil brings bz2 and lzma: a tenth of the start-up, only to read the terminal width
+        "heavy = {'httpx', 'openai', 'lxml', 'rich', 'libzim', 'trafilatura', 'jinja2', 'shutil'}\n"
         "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
     ).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_help_wraps_to_the_terminal_width(monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "60")
+    with pytest.raises(SystemExit):
+        main(["ask", "--help"])
+    options = capsys.readouterr().out.split("options:", 1)[1].split("examples:", 1)[0]
+    assert max(len(line) for line in options.splitlines()) <= 60
+    monkeypatch.setenv("COLUMNS", "200")
+    with pytest.raises(SystemExit):
+        main(["ask", "--help"])
+    wide = capsys.readouterr().out.split("options:", 1)[1].split("examples:", 1)[0]
+    assert max(len(line) for line in wide.splitlines()) > 100
