@@ -392,3 +392,15 @@ def test_errors_stay_inside_the_webqa_tree(tmp_path):
             open_corpus(path)
     with pytest.raises(ConfigError):
         open_corpus(tmp_path / "dir.warc")
+
+
+def test_a_warc_file_gone_or_cut_after_indexing_gives_fetch_errors(warc_path):
+    with closing(open_corpus(warc_path)) as corpus:
+        data = warc_path.read_bytes()
+        warc_path.write_bytes(data[:200])  # cut short: the stored offsets point past the end
+        with pytest.raises(FetchError, match="cannot read"):
+            corpus.fetch("http://example.com/herndon")
+        warc_path.unlink()
+        with pytest.raises(FetchError, match="cannot read"):
+            corpus.fetch("http://example.com/herndon")
+        assert _urls(corpus.search("Herndon WAOK"))[0] == "http://example.com/herndon"

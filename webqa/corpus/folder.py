@@ -98,9 +98,6 @@ class FolderCorpus(IndexedCorpus):
         super().__init__(self.root, _label(self.root), cache_dir=cache_dir, progress=progress,
                          update=refresh)
 
-    def _source(self) -> Path:
-        return self.root
-
     def _empty_message(self) -> str:
         return f"no indexable files ({', '.join(SUFFIXES)}) in {self.root}"
 

@@ -197,6 +197,8 @@ class FtsIndex:
             if version == SCHEMA_VERSION:
                 self._check(db)
             elif version is not None:
+                log.info("search index %s is of another version (%s); rebuilding it",
+                         self.path, version)
                 self._wipe()
             db.executescript(_SCHEMA)
             self._meta_set("schema", SCHEMA_VERSION)
@@ -404,6 +406,8 @@ class IndexedCorpus(ClosingCorpus):
 
         Raises ``ConfigError`` when the index cannot be opened or the source holds no page.
         """
+        #: The folder or file the index is built from.
+        self.source = source
         self.label = label
         self.name = f"{self.kind}:{label}"
         self.last_refresh: IndexStats | None = None
@@ -436,21 +440,21 @@ class IndexedCorpus(ClosingCorpus):
 
     def _unchanged(self) -> IndexStats:
         count = self.index.count()
-        return IndexStats(self.kind, self._source(), self.index.path, documents=count,
+        return IndexStats(self.kind, self.source, self.index.path, documents=count,
                           unchanged=count)
 
-    def _source(self) -> Path:
-        raise NotImplementedError
-
     # -- upkeep -----------------------------------------------------------------------------
+    def _warn_damaged(self, cause: Exception) -> None:
+        log.warning("%s: search index %s is damaged (%s); rebuilding it from %s",
+                    self.name, self.index.path, cause, self.source)
+
     def _update_or_repair(self, progress: Progress | None) -> IndexStats | None:
         try:
             return self._update(progress)
         except WebQAError as exc:
             if not self.index.damaged:
                 raise
-            log.warning("%s: search index %s is damaged (%s); rebuilding it from %s",
-                        self.name, self.index.path, exc, self._source())
+            self._warn_damaged(exc)
         self.index.reset()
         return self._update(progress)
 
@@ -466,8 +470,7 @@ class IndexedCorpus(ClosingCorpus):
         with self._repair_lock:
             if not self.index.damaged:  # another thread has just rebuilt it
                 return
-            log.warning("%s: search index %s is damaged (%s); rebuilding it from %s",
-                        self.name, self.index.path, cause, self._source())
+            self._warn_damaged(cause)
             try:
                 with build_lock(self.index.path):
                     self.index.reset()

@@ -103,9 +103,6 @@ class WarcCorpus(IndexedCorpus):
         label = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.") or "warc"
         super().__init__(self.path, label, cache_dir=cache_dir, progress=progress)
 
-    def _source(self) -> Path:
-        return self.path
-
     def _empty_message(self) -> str:
         return f"no HTML or text pages in WARC file {self.path}"
 
