@@ -404,3 +404,21 @@ def test_a_warc_file_gone_or_cut_after_indexing_gives_fetch_errors(warc_path):
         with pytest.raises(FetchError, match="cannot read"):
             corpus.fetch("http://example.com/herndon")
         assert _urls(corpus.search("Herndon WAOK"))[0] == "http://example.com/herndon"
+
+
+def test_a_repair_reuses_the_index_another_corpus_object_already_rebuilt(folder, caplog):
+    first = open_corpus(folder)
+    second = open_corpus(folder)
+    try:
+        db = sqlite3.connect(first.index.path)
+        db.execute("UPDATE fts_data SET block = x'ffffffffffffffffffff' || substr(block, 11) "
+                   "WHERE id > 10")
+        db.commit()
+        db.close()
+        assert _urls(second.search("WAOK"))[0] == "local://site/concert.html"  # rebuilt
+        assert second.last_refresh.added == 3
+        assert _urls(first.search("WAOK"))[0] == "local://site/concert.html"
+        assert first.last_refresh.unchanged == 3  # it took the new file, not a third build
+    finally:
+        first.close()
+        second.close()

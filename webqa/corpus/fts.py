@@ -126,6 +126,7 @@ class FtsIndex:
         self.path = path
         self._lock = threading.RLock()
         self._db: sqlite3.Connection | None = None
+        self._opened_inode: int | None = None
         #: Set when an SQLite error showed the file to be damaged; cleared by :meth:`reset`.
         self.damaged = False
         #: True when a damaged file was found on open and replaced by an empty index.
@@ -154,30 +155,52 @@ class FtsIndex:
         with self._lock:
             self._close_db()
             try:
-                self._delete_files()
-                self._open()
+                if self._inode() == self._opened_inode:
+                    self._delete_files()
+                    self._open()
+                else:
+                    # Another process has already replaced the file: use its rebuild.
+                    try:
+                        self._open()
+                    except (sqlite3.DatabaseError, _Damaged):
+                        self._delete_files()
+                        self._open()
             except (sqlite3.Error, OSError, _Damaged) as exc:
                 raise ConfigError(f"cannot recreate the search index {self.path}: {exc}") from exc
             self.damaged = False
 
-    def _check(self, db: sqlite3.Connection) -> None:
-        """Cheap structural checks of an existing index; raises ``_Damaged``."""
-        names = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
-        missing = sorted(_OBJECTS - names)
-        if missing:
-            raise _Damaged(f"missing {', '.join(missing)}")
-        docs = db.execute("SELECT count(*) FROM docs").fetchone()[0]
-        texts = db.execute("SELECT count(*) FROM fts_docsize").fetchone()[0]
-        if docs != texts:
-            raise _Damaged(f"{docs} documents but {texts} indexed texts")
+    def _inode(self) -> int | None:
         try:
-            size = os.path.getsize(self.path)
+            return os.stat(self.path).st_ino
         except OSError:
-            size = 0
-        if size <= QUICK_CHECK_MAX_BYTES:
-            verdict = db.execute("PRAGMA quick_check(1)").fetchone()
-            if not verdict or verdict[0] != "ok":
-                raise _Damaged(f"quick_check: {verdict[0] if verdict else 'no answer'}")
+            return None
+
+    def _check(self, db: sqlite3.Connection) -> None:
+        """Cheap structural checks of an existing index; raises ``_Damaged``.
+
+        They run in one read transaction, so a writer committing meanwhile (there should be
+        none: writers hold :func:`build_lock`) cannot make the counts disagree.
+        """
+        db.execute("BEGIN")
+        try:
+            names = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+            missing = sorted(_OBJECTS - names)
+            if missing:
+                raise _Damaged(f"missing {', '.join(missing)}")
+            docs = db.execute("SELECT count(*) FROM docs").fetchone()[0]
+            texts = db.execute("SELECT count(*) FROM fts_docsize").fetchone()[0]
+            if docs != texts:
+                raise _Damaged(f"{docs} documents but {texts} indexed texts")
+            try:
+                size = os.path.getsize(self.path)
+            except OSError:
+                size = 0
+            if size <= QUICK_CHECK_MAX_BYTES:
+                verdict = db.execute("PRAGMA quick_check(1)").fetchone()
+                if not verdict or verdict[0] != "ok":
+                    raise _Damaged(f"quick_check: {verdict[0] if verdict else 'no answer'}")
+        finally:
+            db.execute("COMMIT")
 
     def _open(self) -> None:
         # Autocommit: writes open their own transaction (see _begin), so a search never
@@ -203,6 +226,7 @@ class FtsIndex:
             db.executescript(_SCHEMA)
             self._meta_set("schema", SCHEMA_VERSION)
             self._planner = ftsquery.Planner(db, TOKENIZER)
+            self._opened_inode = self._inode()
         except (sqlite3.Error, _Damaged):
             self._close_db()
             raise
