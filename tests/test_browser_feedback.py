@@ -123,3 +123,24 @@ def test_the_observation_shows_url_last_action_numbered_quotes_and_past_actions(
     assert "Clicked on link 99 (failed: There is no link 99" in after_bad
     # Open is shown as Open, not as a click.
     assert f"Open {DOC}" in after_bad
+
+
+def test_results_fit_one_screen_say_their_range_and_page_on():
+    pages = {f"https://e.org/p{i}.html": f"<title>Page {i}</title><p>okapi fact {i}</p>"
+             for i in range(25)}
+    corpus = MemoryCorpus(pages)
+    browser = Browser(WebLoader(corpus, corpus), Limits(window=30))
+    outcome = run(browser, "Search okapi")
+    lines = browser.view.page.lines
+    assert outcome.results == 10 and lines[0] == "Results 1–10 for: okapi"
+    assert len(lines) <= 30 and "Scrolled down 1" in lines[-1]
+    assert "https://e.org/" in lines[1]  # each result shows its URL
+    second = run(browser, "Scrolled down 1")
+    assert second.results == 10 and browser.view.page.lines[0] == "Results 11–20 for: okapi"
+    assert min(browser.view.page.links) == 10  # ids go on: an id names one result
+    run(browser, "Scrolled down 1")
+    assert browser.view.page.lines[0] == "Results 21–25 for: okapi"
+    with pytest.raises(InvalidAction, match="end of the page"):
+        run(browser, "Scrolled down 1")
+    run(browser, "Back")
+    assert browser.view.page.lines[0] == "Results 11–20 for: okapi"

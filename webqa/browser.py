@@ -19,6 +19,7 @@ from typing import Any, Literal
 from . import prompts
 from .commands import Command, Kind, clip
 from .errors import ActionError, FetchError, FormatError, InvalidAction, SearchError
+from .pages import parse_search_key, search_key
 from .protocols import PageLoader
 from .records import Page, Quote
 from .textmatch import PageMatcher
@@ -141,6 +142,8 @@ class Outcome:
             return m("went_back", title=self.title or "")
         if self.kind == "end":
             return m("ended", reason=self.end)
+        if self.results is not None:
+            return m("next_results", results=self.results)
         return m("moved", line=self.line)
 
     def to_dict(self) -> dict[str, Any]:
@@ -197,10 +200,20 @@ class Browser:
     # -- commands ---------------------------------------------------------------------------
 
     def _search(self, query: str) -> Outcome:
-        key = "search:" + " ".join(query.split())
+        key = search_key(query)
         page = self._pages.get(key) or self.loader.search(query)
         self._show(key, page)
         return Outcome("search", results=len(page.links), title=page.title, url="", line=0)
+
+    def _next_results(self, query: str, _offset: int, first: int) -> Outcome:
+        """The next page of results, past the last result shown (a scroll past the end)."""
+        key = search_key(query, first)
+        page = self._pages.get(key) or self.loader.search(query, first)
+        if not page.links:
+            raise InvalidAction(prompts.message("no_more_results"))
+        self._show(key, page)
+        return Outcome("scroll_down", results=len(page.links), title=page.title, url="",
+                       line=0)
 
     def _click(self, arg: str) -> Outcome:
         page = self._require_view().page
@@ -282,6 +295,10 @@ class Browser:
         view = self._require_view()
         last = max(len(view.page.lines) - self.limits.window, 0)
         if view.top >= last:
+            searched = parse_search_key(view.page.key) if not view.page.url else None
+            # The results page says when a next page exists (its engine was asked for one more).
+            if searched and view.page.lines[-1:] == [prompts.message("more_results")]:
+                return self._next_results(*searched, max(view.page.links) + 1)
             raise InvalidAction(prompts.message("at_end"))
         view.top, view.cursor = min(view.top + int(arg) * self.limits.window, last), None
         return Outcome("scroll_down", line=view.top)

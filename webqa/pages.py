@@ -16,15 +16,28 @@ from .lru import LRU
 from .protocols import DocumentSource, SearchEngine
 from .records import Link, Page, SearchResult
 from .render import render_document
-from .render.layout import clean_text, marker, wrap_blocks
+from . import prompts
+from .render.layout import clean_text, marker
 from .urls import domain, strip_fragment
 
-__all__ = ["WebLoader", "RenderCache", "SnapshotLoader", "results_page", "search_key"]
+__all__ = ["WebLoader", "RenderCache", "SnapshotLoader", "results_page", "search_key",
+           "parse_search_key"]
 
 
-def search_key(query: str) -> str:
-    """The key of a results page: ``search:`` and the query with its whitespace normalised."""
-    return "search:" + " ".join(query.split())
+def parse_search_key(key: str) -> tuple[str, int] | None:
+    """``(query, offset)`` of a results page's key, or None for another page."""
+    if not key.startswith("search:"):
+        return None
+    query, at, offset = key[len("search:"):].rpartition("@")
+    if at and offset.isdigit():
+        return query, int(offset)
+    return key[len("search:"):], 0
+
+
+def search_key(query: str, offset: int = 0) -> str:
+    """The key of a results page: ``search:`` and the query with its whitespace normalised,
+    and ``@offset`` for a later page of results."""
+    return "search:" + " ".join(query.split()) + (f"@{offset}" if offset else "")
 
 
 class RenderCache(LRU[str, Page]):
@@ -66,33 +79,47 @@ class WebLoader:
             self.cache.put(final, page)
         return page
 
-    def search(self, query: str) -> Page:
-        """Run the engine and render its results as a page of numbered links."""
-        key = search_key(query)
+    def search(self, query: str, offset: int = 0) -> Page:
+        """Run the engine and render results ``offset+1`` to ``offset+results`` as a page of
+        numbered links (one more is asked for, to know whether a next page exists)."""
+        key = search_key(query, offset)
         page = self.cache.get(key) if self.cache is not None else None
         if page is None:
-            hits = self.engine.search(query, limit=self.results)
-            page = results_page(query, hits, width=self.width)
+            hits = self.engine.search(query, limit=offset + self.results + 1)
+            page = results_page(query, hits[offset:offset + self.results], width=self.width,
+                                offset=offset, more=len(hits) > offset + self.results)
             if self.cache is not None:
                 self.cache.put(key, page)
         return page
 
 
-def results_page(query: str, hits: Iterable[SearchResult], *, width: int = 100) -> Page:
-    """Search results as a page: a link line and a snippet per result (WebGPT's layout)."""
-    blocks: list[str] = []
+def results_page(query: str, hits: Iterable[SearchResult], *, width: int = 100,
+                 offset: int = 0, more: bool = False) -> Page:
+    """Search results as a page of two lines per result — the link with its URL, then a
+    one-line snippet — so a screen holds a whole page of results (WebGPT's layout, compact).
+
+    Link ids continue across result pages (the second page starts at 10), so an id always
+    names one result. ``more`` says a next page exists (``Scrolled down`` at the end gets it).
+    """
+    hits = list(hits)
+    shown = clean_text(query)[:200]
+    lines = [prompts.message("results_header", first=offset + 1, last=offset + len(hits),
+                             query=shown) if hits else prompts.message("no_results", query=shown)]
     links: dict[int, Link] = {}
-    for i, hit in enumerate(hits):
+    for i, hit in enumerate(hits, offset):
         links[i] = Link(i, hit.url, hit.title)
-        blocks.append(marker(i, clean_text(hit.title) or hit.url, domain(hit.url)))
+        lines.append(_clip(f"{marker(i, clean_text(hit.title) or hit.url, domain(hit.url))} "
+                           f"{clean_text(hit.url)}", 2 * width))
         if hit.snippet:
-            blocks.append(clean_text(" ".join(hit.snippet.split())))
-        blocks.append("")
-    if not links:
-        blocks = [f"No results for {clean_text(query)[:200]!r}. Try fewer or different words."]
-    lines, _ = wrap_blocks(blocks, width, 10_000)
-    return Page(key=search_key(query), url="", title=f"Search results for: {clean_text(query)}",
-                lines=lines, links=links)
+            lines.append(_clip("  " + clean_text(" ".join(hit.snippet.split())), width))
+    if more:
+        lines.append(prompts.message("more_results"))
+    return Page(key=search_key(query, offset), url="",
+                title=f"Search results for: {clean_text(query)}", lines=lines, links=links)
+
+
+def _clip(line: str, width: int) -> str:
+    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 class SnapshotLoader:
@@ -111,9 +138,9 @@ class SnapshotLoader:
             raise FetchError(f"not recorded in the trace: {url}", url=url)
         return page
 
-    def search(self, query: str) -> Page:
+    def search(self, query: str, offset: int = 0) -> Page:
         """The recorded results page for ``query``."""
-        page = self._pages.get(search_key(query))
+        page = self._pages.get(search_key(query, offset))
         if page is None:
             raise FetchError(f"search not recorded in the trace: {query!r}")
         return page

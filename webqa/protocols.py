@@ -44,6 +44,7 @@ class PageLoader(Protocol):
         """The rendered page at ``url``; raises FetchError."""
         ...
 
-    def search(self, query: str) -> Page:
-        """A rendered page of numbered results for ``query``; raises FetchError."""
+    def search(self, query: str, offset: int = 0) -> Page:
+        """A rendered page of numbered results for ``query``, from result ``offset`` on;
+        raises FetchError."""
         ...
