@@ -84,8 +84,10 @@ def render_html(html: str, url: str, *, width: int = 100, max_lines: int = 20000
             notes = (*notes, note) if note else notes
         if main is None:
             main = body
-    walker = _Walker(url)
-    blocks = walker.walk(main)
+    # Only character references (&#9830; &#0;) and &diams; can bring back what cleaning the
+    # source removed; without them each text node need not be cleaned again.
+    walker = _Walker(url, clean="&#" in html or "&diams" in html)
+    blocks = walker.walk(main, max_blocks=2 * max_lines + 2)
     if not blocks and _HAS_TEXT.search(html):
         # libxml2 gave up on this document (it stops past 256 levels of nesting, for one):
         # html.parser builds its tree without that limit, so its text is what the page holds.
@@ -250,13 +252,15 @@ class _Walker:
     the block they start in, so links to ``page#id`` can be scrolled to.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, clean: bool = True) -> None:
         self.url = url
+        self._clean = clean
         self.page_url = urls.strip_fragment(url)
         self.domain = urls.domain(url)
         self.links: dict[int, Link] = {}
         self.anchor_blocks: dict[str, int] = {}
         self._ids: dict[str, int] = {}
+        self._targets: dict[str, str] = {}
         self.blocks: list[str] = []
         self._buf: list[str] = []
         self._prefix = ""
@@ -267,22 +271,24 @@ class _Walker:
         self._cells: list[tuple[int, bool]] = []  # where each cell of the row starts in _buf
         self._headers: list[list[str] | None] = []  # per open table: its header row
 
-    def walk(self, root: etree._Element) -> list[str]:
-        """The blocks of the subtree at ``root``."""
+    def walk(self, root: etree._Element, max_blocks: int | None = None) -> list[str]:
+        """The blocks of the subtree at ``root``; past ``max_blocks`` the walk stops (a page
+        is cut at a number of lines, and every block is at least one, bar blank ones)."""
         for event, el in etree.iterwalk(root, events=("start", "end")):
             tag = el.tag if isinstance(el.tag, str) else ""
             if event == "start":
                 self._start(tag.lower(), el)
             else:
                 self._end(tag.lower(), el)
+                if max_blocks is not None and len(self.blocks) > max_blocks:
+                    break
         self._flush()
         return self.blocks
 
     def _text(self, text: str | None) -> None:
         if text:
-            # Cleaned again here: character references (&#9830; &#x3010; &#0;) are decoded by the
-            # parser, after the source text was cleaned.
-            text = clean_text(text)
+            if self._clean:  # the parser decoded character references after the source was cleaned
+                text = clean_text(text)
             self._buf.append(text.expandtabs(8) if self._pre else _WS.sub(" ", text))
 
     def _flush(self) -> None:
@@ -424,7 +430,9 @@ class _Walker:
         href = href.strip()
         if href.startswith(("javascript:", "mailto:", "tel:", "data:")) or href == "#":
             return
-        target = urls.join(self.url, href)
+        target = self._targets.get(href)
+        if target is None:  # pages repeat their links; joining is the costly part
+            target = self._targets[href] = urls.join(self.url, href)
         text = "".join(self._buf[start:]).replace(_CELL_BREAK, " ").strip()
         # A link to the page itself goes nowhere; to a place on it (#section) it scrolls.
         if not text or not target or target == self.page_url:
