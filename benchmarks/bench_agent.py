@@ -104,7 +104,7 @@ def bench_batch(corpus_path: str, questions: list[str], runs: int, concurrency: 
 
 def bench_tokens(corpus_path: str, questions: list[str]) -> None:
     corpus = open_corpus(corpus_path)
-    system = prompts.load("system.md")
+    system = prompts.system()
     counts: list[int] = []
 
     class Counting(ExtractivePolicy):

@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["prompts_dir", "render", "load", "message", "commands", "digests"]
+__all__ = ["prompts_dir", "render", "load", "message", "commands", "system", "digests"]
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -87,6 +87,13 @@ def commands() -> list[dict[str, str]]:
     ``example`` (from ``commands.toml``)."""
     table = _table(str(prompts_dir()), "commands.toml")
     return [{"kind": entry.get("kind", name), **entry} for name, entry in table.items()]
+
+
+def system(**limits: Any) -> str:
+    """The browsing system prompt: ``system.j2`` with the command list and the quote limits
+    (``max_quotes``, ``max_quote_chars``; the defaults when not given)."""
+    values = {"max_quotes": 10, "max_quote_chars": 1500, **limits}
+    return render("system.j2", commands=commands(), **values).strip()
 
 
 def digests() -> dict[str, str]:

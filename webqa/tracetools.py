@@ -715,7 +715,7 @@ def export_examples(paths: Iterable[str | Path | TraceFile], output: str | Path)
     """
     traces = [p if isinstance(p, TraceFile) else load_trace(p) for p in paths]
     report = ExportReport(str(output), traces=len(traces))
-    system, answer_system = prompts.load("system.md"), prompts.load("answer_system.md")
+    system, answer_system = prompts.system(), prompts.load("answer_system.md")
     roles = ("system", "user", "assistant")
     rows: list[str] = []
     for trace in traces:

@@ -1,6 +1,6 @@
 """The LLM policy: the observation goes to a chat model, its reply is the next command.
 
-Each step is a fresh context (WebGPT): one system message from ``prompts/system.md`` and one
+Each step is a fresh context (WebGPT): one system message from ``prompts/system.j2`` and one
 user message, the rendered observation. The answer phase uses ``prompts/answer_system.md`` and
 ``prompts/answer.j2``. Transport, retries and errors belong to :class:`webqa.llm.ChatClient`.
 """
@@ -28,7 +28,7 @@ class LLMPolicy:
 
     def __init__(self, client: ChatClient) -> None:
         self.client = client
-        self._system = prompts.load("system.md")
+        self._system = prompts.system()
         self._answer_system = prompts.load("answer_system.md")
 
     def start(self, question: str) -> LLMPolicy:
