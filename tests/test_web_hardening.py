@@ -473,3 +473,12 @@ def test_a_hanging_dns_lookup_cannot_stretch_a_fetch_past_its_deadline():
             assert time.monotonic() - start < 1.0 + 1
         finally:
             release.set()
+
+
+def test_a_query_with_a_lone_surrogate_is_a_search_error():
+    with serve({"/search": json_ok()}) as site:
+        with SearXNG(site.base, retry=NO_RETRY) as engine:
+            with pytest.raises(SearchError, match="not valid Unicode") as caught:
+                engine.search("who \ud800 invented")
+            str(caught.value).encode("utf-8")
+            assert site.hits["/search"] == 0

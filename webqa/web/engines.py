@@ -242,6 +242,12 @@ class _HttpEngine:
             raise Transient(
                 SearchError(f"cannot reach {self.label} at {self.base_url} ({exc})", url=url)
             ) from exc
+        except UnicodeEncodeError as exc:  # a lone surrogate in the query
+            raise SearchError(
+                f"{self.label}: the query cannot be sent: it holds a character that is not "
+                f"valid Unicode ({exc.reason})",
+                url=url,
+            ) from exc
         except (httpx.HTTPError, zlib.error, brotli.error) as exc:
             raise SearchError(
                 f"{self.label} sent an answer that cannot be read "

@@ -149,8 +149,10 @@ class HttpSource:
     """Fetches http(s) URLs into :class:`Document` objects (a ``DocumentSource``).
 
     ``client`` is the one httpx client used; without one, :func:`make_client` builds a guarded
-    one (an injected client keeps its own transport, so the address guard is then its
-    business). ``cache_dir`` adds an on-disk cache; ``sleep`` and ``clock`` make waits testable.
+    one (an injected client keeps its own transport, so the address guard, and the deadline
+    on every socket read, are then its business; the total time is still checked between
+    body chunks). ``cache_dir`` adds an on-disk cache; ``sleep`` and ``clock`` make waits
+    testable.
     """
 
     def __init__(
