@@ -3,6 +3,7 @@ names, hostile URLs, pages and queries. Nothing foreign may escape and every cos
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -46,6 +47,7 @@ def zim_path(tmp_path_factory) -> Path:
 
 
 def _open_fds() -> int:
+    gc.collect()  # objects other tests left behind would close their files mid-count
     return len(os.listdir("/proc/self/fd"))
 
 
@@ -337,6 +339,8 @@ HOSTILE_PAGES: dict[str, str | bytes] = {
     "nul.md": "# \x00\x00\n\nquokka \x00 nul",
     "entities.html": "<p>quokka " + "&#x110000;&#0;&#xD800;&amp;" * 10_000 + "</p>",
     "utf16.txt": "\ufeffquokka utf16".encode("utf-16"),
+    # UTF-7 decodes "+2AA-" to a lone surrogate, which SQLite and the trace writer refuse.
+    "utf7.html": b"<meta charset='utf-7'><title>+2AA-</title><p>quokka +2AA- seven</p>",
 }
 
 
@@ -348,7 +352,7 @@ def test_hostile_folder_pages_index_and_serve(tmp_path):
         assert len(hits) == len(HOSTILE_PAGES)
         assert max(len(h.snippet) for h in hits) <= SNIPPET_MAX_CHARS + 1
         for hit in hits:
-            assert corpus.fetch(hit.url).text
+            corpus.fetch(hit.url).text.encode("utf-8")  # valid text, no lone surrogates
 
 
 def test_hostile_warc_records_index_and_serve(tmp_path):
@@ -361,12 +365,15 @@ def test_hostile_warc_records_index_and_serve(tmp_path):
                       "text/html; charset=utf-8")
         http_response(w, "http://h.example/bad", b"\x80\x00quokka \xc3", "text/plain; "
                       "charset=base64")
+        http_response(w, "http://h.example/seven", b"<p>quokka +2AA- seven</p>",
+                      "text/html; charset=utf-7")
     with closing(open_corpus(path)) as corpus:
         hits = corpus.search("quokka", 10)
         assert sorted(_urls(hits)) == ["http://h.example/bad", "http://h.example/deep",
-                                       "http://h.example/rot"]
+                                       "http://h.example/rot", "http://h.example/seven"]
         for hit in hits:
-            assert "quokka" in corpus.fetch(hit.url).text
+            text = corpus.fetch(hit.url).text
+            assert "quokka" in text and text.encode("utf-8")
 
 
 def test_hostile_zim_articles_search_and_serve(tmp_path):
@@ -374,13 +381,16 @@ def test_hostile_zim_articles_search_and_serve(tmp_path):
         "Rot": ("Rot", "<meta charset='rot13'><title>Rot</title><p>Quokka rotated</p>"),
         "Deep": ("Deep", "<div>" * 50_000 + "<p>Quokka deep</p>"),
         "Nul": ("Nul", "<p>Quokka \x00 nul</p>"),
+        "Seven": ("Seven", "<meta charset='utf-7'><p>Quokka +2AA- seven</p>"),
     })
     with closing(open_corpus(path)) as corpus:
         hits = corpus.search("Quokka", 10)
         assert {h.url for h in hits} == {"zim://hostile/Rot", "zim://hostile/Deep",
-                                         "zim://hostile/Nul"}
+                                         "zim://hostile/Nul", "zim://hostile/Seven"}
         for hit in hits:
-            assert "Quokka" in corpus.fetch(hit.url).text
+            text = corpus.fetch(hit.url).text
+            assert "Quokka" in text and text.encode("utf-8")
+            assert hit.snippet.encode("utf-8")
 
 
 def test_errors_stay_inside_the_webqa_tree(tmp_path):

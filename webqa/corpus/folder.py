@@ -22,7 +22,7 @@ from webqa.records import Document
 
 from .base import MAX_FETCH_BYTES, MAX_INDEX_CHARS, IndexStats, Progress, shorten
 from .fts import IndexedCorpus
-from .text import decode, html_title, html_to_text, markdown_title, markdown_to_text
+from .text import decode, html_title, html_to_text, markdown_title, markdown_to_text, valid_text
 
 __all__ = ["FolderCorpus", "SUFFIXES", "extract"]
 
@@ -65,7 +65,7 @@ def _storable(key: str) -> str:
 
 
 def _decode(data: bytes, path: Path) -> str:
-    return decode(data, sniff_html=path.suffix.lower() in (".html", ".htm"))
+    return valid_text(decode(data, sniff_html=path.suffix.lower() in (".html", ".htm")))
 
 
 def extract(path: Path, data: bytes) -> tuple[str, str]:

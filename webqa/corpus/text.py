@@ -12,7 +12,7 @@ import re
 from webqa import charset
 
 __all__ = ["decode", "html_to_text", "html_title", "markdown_title", "markdown_to_text",
-           "clean_text"]
+           "clean_text", "valid_text"]
 
 
 def decode(data: bytes, declared: str | None = None, *, sniff_html: bool = True) -> str:
@@ -22,6 +22,22 @@ def decode(data: bytes, declared: str | None = None, *, sniff_html: bool = True)
     the first 4 KB, UTF-8, then a guess by charset-normalizer; bad bytes become U+FFFD.
     """
     return charset.decode(data, declared, html=sniff_html)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(text: str) -> str:
+    """``text`` with lone surrogates replaced by U+FFFD, so that it can be encoded as UTF-8.
+
+    Some codecs a page may name (UTF-7, ``unicode_escape``) decode to lone surrogates, which
+    SQLite, libzim and the trace writer refuse. Text without any is returned as it is.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
 
 
 # Site chrome (nav, footer) is left out too, as the renderer leaves it out of pages.

@@ -25,7 +25,7 @@ from webqa.urls import strip_fragment
 
 from .base import MAX_FETCH_BYTES, MAX_INDEX_CHARS, IndexStats, Progress, shorten
 from .fts import IndexedCorpus
-from .text import decode, html_title, html_to_text
+from .text import decode, html_title, html_to_text, valid_text
 
 __all__ = ["WarcCorpus", "is_warc"]
 
@@ -73,7 +73,7 @@ def _read_body(record: Any) -> bytes:
 
 
 def _decode(body: bytes, charset: str | None, ctype: str) -> str:
-    return decode(body, charset, sniff_html=ctype == "text/html")
+    return valid_text(decode(body, charset, sniff_html=ctype == "text/html"))
 
 
 def _extract(body: bytes, charset: str | None, ctype: str, url: str) -> tuple[str, str]:

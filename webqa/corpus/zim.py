@@ -21,7 +21,7 @@ from webqa.errors import ConfigError, FetchError, SearchError, TooLargeError
 from webqa.records import Document, SearchResult
 
 from .base import MAX_FETCH_BYTES, ClosingCorpus, bound_query, shorten
-from .text import decode
+from .text import decode, valid_text
 from .zimsearch import ZimSearch
 
 __all__ = ["ZimCorpus", "ARTICLE_TYPES"]
@@ -137,7 +137,8 @@ class ZimCorpus(ClosingCorpus):
         except _LIBZIM_ERRORS as exc:
             raise FetchError(f"cannot read {shorten(url)} from {self.path.name}: {exc}",
                              url=url) from exc
-        return Document(url=canonical, content_type=mime, text=decode(data), title=title)
+        return Document(url=canonical, content_type=mime, text=valid_text(decode(data)),
+                        title=title)
 
     def search(self, query: str, limit: int = 10) -> list[SearchResult]:
         """Articles for free text ``query``, best first (see :mod:`webqa.corpus.zimsearch`).

@@ -34,7 +34,7 @@ from libzim.suggestion import SuggestionSearcher
 
 from ..terms import query_terms, stem, title_phrases, words
 from .base import bound_query
-from .text import decode, html_to_text
+from .text import decode, html_to_text, valid_text
 
 __all__ = ["ZimSearch", "Hit"]
 
@@ -134,7 +134,7 @@ class ZimSearch:
             if doc is not None:
                 self._docs.move_to_end(entry.path)
                 return doc
-        text = _CITE.sub("", html_to_text(decode(bytes(entry.get_item().content))))
+        text = _CITE.sub("", html_to_text(valid_text(decode(bytes(entry.get_item().content)))))
         stems = [stem(w) for w in words(text)]
         doc = _Doc(entry.title or entry.path, text, Counter(stems), len(stems))
         with self._lock:
