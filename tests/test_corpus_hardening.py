@@ -11,7 +11,7 @@ import sqlite3
 import sys
 import time
 import tracemalloc
-from contextlib import closing
+from contextlib import closing, suppress
 from pathlib import Path
 
 import pytest
@@ -432,3 +432,32 @@ def test_a_repair_reuses_the_index_another_corpus_object_already_rebuilt(folder,
     finally:
         first.close()
         second.close()
+
+
+_FUZZ_PIECES = ["%00", "\x00", "%", "%zz", "%E9", "%ff", "\ud800", "\udcff", "..", "/", "//",
+                "#", "?", " ", "\n", "A/", "-/", "concert.html", "notes", "Ray_Charles", "“",
+                "\U0001f600", "a" * 300, "é", "\\", "*", '"', "NEAR(", "local://site/",
+                "zim://test_wiki/", "http://example.com/", "herndon", "%2e%2e", ":"]
+
+
+@pytest.mark.timeout(60)
+def test_fuzzed_urls_and_queries_raise_only_webqa_errors(folder, warc_path, zim_path):
+    import random
+
+    rnd = random.Random(8)
+    corpora = [open_corpus(folder), open_corpus(warc_path), open_corpus(zim_path)]
+    try:
+        start = time.monotonic()
+        for _ in range(1500):
+            corpus = rnd.choice(corpora)
+            text = "".join(rnd.choice(_FUZZ_PIECES) for _ in range(rnd.randint(1, 8)))
+            prefix = rnd.choice(["local://site/", "zim://test_wiki/", "http://example.com/",
+                                 ""])
+            with suppress(FetchError):
+                corpus.fetch(prefix + text)
+            for hit in corpus.search(text, 3):
+                hit.snippet.encode("utf-8")
+        assert time.monotonic() - start < 30
+    finally:
+        for corpus in corpora:
+            corpus.close()

@@ -255,6 +255,8 @@ class FtsIndex:
                 if is_damage(exc):
                     self.damaged = True
                 raise error(f"search index {self.path}: {what} failed: {exc}") from exc
+            except UnicodeEncodeError as exc:  # text SQLite cannot bind (a lone surrogate)
+                raise error(f"search index {self.path}: {what} failed: {exc}") from exc
 
     def _begin(self) -> None:
         # IMMEDIATE takes the write lock up front: two processes refreshing one index then
