@@ -7,7 +7,10 @@ import json
 import logging
 import re
 import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import httpx
 import openai
@@ -168,6 +171,27 @@ def test_the_library_prints_nothing(capsys):
         with pytest.raises(ModelError):
             client(server).complete(MESSAGES)
     assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.timeout(30)
+def test_nothing_reaches_stderr_in_a_program_without_logging_setup():
+    # pytest captures logging, so the plain-program case runs in a child process.
+    code = (
+        "import sys; sys.path.insert(0, 'tests')\n"
+        "from chatserver import ChatServer\n"
+        "from webqa.llm import ChatClient\n"
+        "with ChatServer([('status', 500), ('drip', 0.05)]) as s:\n"
+        "    c = ChatClient('m', base_url=s.url, timeout=1.5, max_wait=0.01)\n"
+        "    try:\n"
+        "        c.complete([{'role': 'user', 'content': 'q'}])\n"
+        "    except Exception as exc:\n"
+        "        print(type(exc).__name__)\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=25
+    )
+    assert (done.stdout, done.stderr) == ("ModelError\n", "")
 
 
 # -- one deadline per call -------------------------------------------------------------------

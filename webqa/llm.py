@@ -29,6 +29,9 @@ from .retry import Deadline, RetryEvent, RetryPolicy, Transient, retry_after_fro
 __all__ = ["ChatClient", "Completion", "ToolCall", "estimate_tokens"]
 
 log = logging.getLogger("webqa.llm")
+# The library prints nothing: without this, logging's last-resort handler would write these
+# warnings to stderr in a program that configured no logging. Configured handlers still get them.
+log.addHandler(logging.NullHandler())
 
 # Statuses worth another try: rate limits, overload, gateways, request timeouts.
 _RETRY_STATUSES = {408, 429, 500, 502, 503, 504}
