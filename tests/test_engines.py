@@ -9,6 +9,7 @@ import httpx
 import pytest
 from ddgs.exceptions import DDGSException, RatelimitException, TimeoutException
 
+from tests.webserver import page, send, sequence, serve, status
 from webqa.errors import ConfigError, SearchError
 from webqa.protocols import SearchEngine
 from webqa.web import check_network, open_live_web
@@ -16,48 +17,133 @@ from webqa.web.engines import Brave, DuckDuckGo, SearXNG, make_engine
 from webqa.web.fetch import HttpSource
 from webqa.web.guard import DomainBlock
 from webqa.web.retry import RetryPolicy
-from tests.webserver import page, send, sequence, serve, status
 
 # Shapes as the APIs answer (trimmed to a few results; fields webqa ignores kept on purpose).
 SEARXNG_JSON = {
-    "query": "python", "number_of_results": 0,
+    "query": "python",
+    "number_of_results": 0,
     "results": [
-        {"url": "https://www.python.org/", "title": "Welcome to Python.org",
-         "content": "The official home of the Python Programming Language", "publishedDate": None,
-         "thumbnail": "", "engine": "duckduckgo", "template": "default.html",
-         "parsed_url": ["https", "www.python.org", "/", "", "", ""], "img_src": "", "priority": "",
-         "engines": ["duckduckgo", "brave"], "positions": [1, 1], "score": 4.0, "category": "general"},
-        {"url": "https://www.reddit.com/r/Python/", "title": "r/Python", "content": "News about Python",
-         "engine": "brave", "engines": ["brave"], "positions": [2], "score": 0.5, "category": "general"},
-        {"url": "https://en.wikipedia.org/wiki/Python_(programming_language)",
-         "title": "Python (programming language) - Wikipedia",
-         "content": "Python is a high-level, general-purpose programming language &amp; more.",
-         "engine": "wikipedia", "engines": ["wikipedia"], "positions": [3], "score": 0.3, "category": "general"},
+        {
+            "url": "https://www.python.org/",
+            "title": "Welcome to Python.org",
+            "content": "The official home of the Python Programming Language",
+            "publishedDate": None,
+            "thumbnail": "",
+            "engine": "duckduckgo",
+            "template": "default.html",
+            "parsed_url": ["https", "www.python.org", "/", "", "", ""],
+            "img_src": "",
+            "priority": "",
+            "engines": ["duckduckgo", "brave"],
+            "positions": [1, 1],
+            "score": 4.0,
+            "category": "general",
+        },
+        {
+            "url": "https://www.reddit.com/r/Python/",
+            "title": "r/Python",
+            "content": "News about Python",
+            "engine": "brave",
+            "engines": ["brave"],
+            "positions": [2],
+            "score": 0.5,
+            "category": "general",
+        },
+        {
+            "url": "https://en.wikipedia.org/wiki/Python_(programming_language)",
+            "title": "Python (programming language) - Wikipedia",
+            "content": "Python is a high-level, general-purpose programming language &amp; more.",
+            "engine": "wikipedia",
+            "engines": ["wikipedia"],
+            "positions": [3],
+            "score": 0.3,
+            "category": "general",
+        },
     ],
-    "answers": [], "corrections": [], "infoboxes": [], "suggestions": ["python download"],
+    "answers": [],
+    "corrections": [],
+    "infoboxes": [],
+    "suggestions": ["python download"],
     "unresponsive_engines": [["google", "timeout"]],
 }
 BRAVE_JSON = {
-    "query": {"original": "python", "show_strict_warning": False, "is_navigational": True,
-              "spellcheck_off": True, "country": "us", "more_results_available": True},
-    "mixed": {"type": "mixed", "main": [{"type": "web", "index": 0, "all": False}], "top": [], "side": []},
+    "query": {
+        "original": "python",
+        "show_strict_warning": False,
+        "is_navigational": True,
+        "spellcheck_off": True,
+        "country": "us",
+        "more_results_available": True,
+    },
+    "mixed": {
+        "type": "mixed",
+        "main": [{"type": "web", "index": 0, "all": False}],
+        "top": [],
+        "side": [],
+    },
     "type": "search",
-    "web": {"type": "search", "family_friendly": True, "results": [
-        {"title": "Welcome to <strong>Python</strong>.org", "url": "https://www.python.org/",
-         "is_source_local": False, "description": "The official home of the <strong>Python</strong> Programming Language",
-         "profile": {"name": "Python", "url": "https://www.python.org/", "long_name": "python.org"},
-         "language": "en", "family_friendly": True, "type": "search_result", "subtype": "generic",
-         "meta_url": {"scheme": "https", "netloc": "python.org", "hostname": "www.python.org", "path": ""}},
-        {"title": "Python - Quora", "url": "https://www.quora.com/topic/Python", "description": "Q&amp;A"},
-        {"title": "Python tutorial", "url": "https://docs.python.org/3/tutorial/", "description": "Start here."},
-    ]},
+    "web": {
+        "type": "search",
+        "family_friendly": True,
+        "results": [
+            {
+                "title": "Welcome to <strong>Python</strong>.org",
+                "url": "https://www.python.org/",
+                "is_source_local": False,
+                "description": (
+                    "The official home of the <strong>Python</strong> Programming Language"
+                ),
+                "profile": {
+                    "name": "Python",
+                    "url": "https://www.python.org/",
+                    "long_name": "python.org",
+                },
+                "language": "en",
+                "family_friendly": True,
+                "type": "search_result",
+                "subtype": "generic",
+                "meta_url": {
+                    "scheme": "https",
+                    "netloc": "python.org",
+                    "hostname": "www.python.org",
+                    "path": "",
+                },
+            },
+            {
+                "title": "Python - Quora",
+                "url": "https://www.quora.com/topic/Python",
+                "description": "Q&amp;A",
+            },
+            {
+                "title": "Python tutorial",
+                "url": "https://docs.python.org/3/tutorial/",
+                "description": "Start here.",
+            },
+        ],
+    },
 }
-BRAVE_ERROR = {"type": "ErrorResponse", "error": {
-    "id": "7d4b…", "status": 422, "code": "SUBSCRIPTION_TOKEN_INVALID",
-    "detail": "The provided subscription token is invalid.", "meta": {"component": "authentication"}}, "time": 1}
-BRAVE_429 = {"type": "ErrorResponse", "error": {
-    "id": "9a1c…", "status": 429, "code": "RATE_LIMITED", "detail": "Request rate limit exceeded for plan.",
-    "meta": {"plan": "Free", "rate_limit": 1, "rate_current": 1, "component": "rate_limiter"}}, "time": 1}
+BRAVE_ERROR = {
+    "type": "ErrorResponse",
+    "error": {
+        "id": "7d4b…",
+        "status": 422,
+        "code": "SUBSCRIPTION_TOKEN_INVALID",
+        "detail": "The provided subscription token is invalid.",
+        "meta": {"component": "authentication"},
+    },
+    "time": 1,
+}
+BRAVE_429 = {
+    "type": "ErrorResponse",
+    "error": {
+        "id": "9a1c…",
+        "status": 429,
+        "code": "RATE_LIMITED",
+        "detail": "Request rate limit exceeded for plan.",
+        "meta": {"plan": "Free", "rate_limit": 1, "rate_current": 1, "component": "rate_limiter"},
+    },
+    "time": 1,
+}
 
 
 def json_page(data, code=200, headers=None):
@@ -73,17 +159,25 @@ def retry_policy(sleeps: list[float]) -> RetryPolicy:
 
 
 def searxng(site, sleeps=None) -> SearXNG:
-    return SearXNG(site.base + "/", client=httpx.Client(), retry=retry_policy(sleeps if sleeps is not None else []))
+    return SearXNG(
+        site.base + "/",
+        client=httpx.Client(),
+        retry=retry_policy(sleeps if sleeps is not None else []),
+    )
 
 
 def test_searxng_results_and_block_list():
     with serve({"/search": json_page(SEARXNG_JSON)}) as site:
         results = searxng(site).search("python", limit=5)
         assert isinstance(searxng(site), SearchEngine)
-    assert [r.url for r in results] == ["https://www.python.org/",
-                                        "https://en.wikipedia.org/wiki/Python_(programming_language)"]
+    assert [r.url for r in results] == [
+        "https://www.python.org/",
+        "https://en.wikipedia.org/wiki/Python_(programming_language)",
+    ]
     assert results[0].title == "Welcome to Python.org"
-    assert results[1].snippet == "Python is a high-level, general-purpose programming language & more."
+    assert (
+        results[1].snippet == "Python is a high-level, general-purpose programming language & more."
+    )
     path = site.requests[0][0]
     assert path.startswith("/search?") and "q=python" in path and "format=json" in path
 
@@ -121,9 +215,15 @@ def test_searxng_500_is_an_error_naming_the_engine_and_503_is_retried():
 
 
 def test_searxng_no_results_because_engines_failed():
-    failed = {"query": "x", "results": [], "unresponsive_engines": [["google", "Suspended: too many requests"]]}
+    failed = {
+        "query": "x",
+        "results": [],
+        "unresponsive_engines": [["google", "Suspended: too many requests"]],
+    }
     with serve({"/search": json_page(failed), "/empty": json_page({"results": []})}) as site:
-        with pytest.raises(SearchError, match="engines failed: google \\(Suspended: too many requests\\)"):
+        with pytest.raises(
+            SearchError, match="engines failed: google \\(Suspended: too many requests\\)"
+        ):
             searxng(site).search("x")
 
 
@@ -143,14 +243,21 @@ def test_searxng_not_json_and_unreachable():
 
 
 def brave(site, sleeps=None) -> Brave:
-    return Brave("test-key", base_url=site.base, client=httpx.Client(),
-                 retry=retry_policy(sleeps if sleeps is not None else []))
+    return Brave(
+        "test-key",
+        base_url=site.base,
+        client=httpx.Client(),
+        retry=retry_policy(sleeps if sleeps is not None else []),
+    )
 
 
 def test_brave_results_key_and_markup():
     with serve({"/res/v1/web/search": json_page(BRAVE_JSON)}) as site:
         results = brave(site).search("python", limit=10)
-    assert [r.url for r in results] == ["https://www.python.org/", "https://docs.python.org/3/tutorial/"]
+    assert [r.url for r in results] == [
+        "https://www.python.org/",
+        "https://docs.python.org/3/tutorial/",
+    ]
     assert results[0].title == "Welcome to Python.org"
     assert results[0].snippet == "The official home of the Python Programming Language"
     path, headers = site.requests[0]
@@ -159,7 +266,9 @@ def test_brave_results_key_and_markup():
 
 def test_brave_invalid_key_shows_the_api_detail():
     with serve({"/res/v1/web/search": json_page(BRAVE_ERROR, 422)}) as site:
-        with pytest.raises(SearchError, match="Brave Search failed: HTTP 422 .*subscription token is invalid"):
+        with pytest.raises(
+            SearchError, match="Brave Search failed: HTTP 422 .*subscription token is invalid"
+        ):
             brave(site).search("python")
     with serve({"/res/v1/web/search": status(401, body=b"")}) as site:
         with pytest.raises(SearchError, match="HTTP 401 Unauthorized.*check BRAVE_API_KEY"):
@@ -167,7 +276,9 @@ def test_brave_invalid_key_shows_the_api_detail():
 
 
 def test_brave_429_uses_ratelimit_reset_then_succeeds():
-    route = sequence(json_page(BRAVE_429, 429, {"X-RateLimit-Reset": "3, 1419704"}), json_page(BRAVE_JSON))
+    route = sequence(
+        json_page(BRAVE_429, 429, {"X-RateLimit-Reset": "3, 1419704"}), json_page(BRAVE_JSON)
+    )
     with serve({"/res/v1/web/search": route}) as site:
         sleeps: list[float] = []
         assert len(brave(site, sleeps).search("python")) == 2
@@ -176,7 +287,9 @@ def test_brave_429_uses_ratelimit_reset_then_succeeds():
 
 def test_brave_429_for_too_long_fails_with_the_wait():
     with serve({"/res/v1/web/search": json_page(BRAVE_429, 429, {"Retry-After": "86400"})}) as site:
-        with pytest.raises(SearchError, match="rate limited; it asks to wait 86400 s.*rate limit exceeded"):
+        with pytest.raises(
+            SearchError, match="rate limited; it asks to wait 86400 s.*rate limit exceeded"
+        ):
             brave(site).search("python")
         assert site.hits["/res/v1/web/search"] == 1
 
@@ -209,7 +322,11 @@ class FakeDDGS:
 
 
 DDG_ROWS = [
-    {"title": "Welcome to Python.org", "href": "https://www.python.org/", "body": "The official home"},
+    {
+        "title": "Welcome to Python.org",
+        "href": "https://www.python.org/",
+        "body": "The official home",
+    },
     {"title": "r/Python", "href": "https://old.reddit.com/r/Python", "body": "forum"},
     {"title": "Python &amp; you", "href": "https://example.org/py", "body": "<b>bold</b> claim"},
 ]
@@ -217,7 +334,10 @@ DDG_ROWS = [
 
 def ddg(*script, sleeps=None) -> DuckDuckGo:
     FakeDDGS.script, FakeDDGS.calls = list(script), []
-    return DuckDuckGo(ddgs_factory=FakeDDGS, retry=RetryPolicy(attempts=2, sleep=(sleeps if sleeps is not None else []).append))
+    return DuckDuckGo(
+        ddgs_factory=FakeDDGS,
+        retry=RetryPolicy(attempts=2, sleep=(sleeps if sleeps is not None else []).append),
+    )
 
 
 def test_duckduckgo_results_and_block_list():
@@ -238,12 +358,19 @@ def test_duckduckgo_rate_limit_is_retried_then_named():
     with pytest.raises(SearchError, match="DuckDuckGo is rate-limiting searches.*--engine searxng"):
         engine.search("python")
     assert len(FakeDDGS.calls) == 2 and len(sleeps) == 1
-    assert ddg(RatelimitException("x"), DDG_ROWS).search("python")[0].title == "Welcome to Python.org"
+    assert (
+        ddg(RatelimitException("x"), DDG_ROWS).search("python")[0].title == "Welcome to Python.org"
+    )
 
 
-@pytest.mark.parametrize("exc,match", [(TimeoutException("timed out"), "did not answer in time"),
-                                       (DDGSException("boom"), "search failed \\(boom\\)"),
-                                       (RuntimeError("parser broke"), "RuntimeError: parser broke")])
+@pytest.mark.parametrize(
+    "exc,match",
+    [
+        (TimeoutException("timed out"), "did not answer in time"),
+        (DDGSException("boom"), "search failed \\(boom\\)"),
+        (RuntimeError("parser broke"), "RuntimeError: parser broke"),
+    ],
+)
 def test_duckduckgo_failures_become_search_errors(exc, match):
     with pytest.raises(SearchError, match="DuckDuckGo.*" + match):
         ddg(exc).search("python")
@@ -254,30 +381,46 @@ def test_duckduckgo_failures_become_search_errors(exc, match):
 
 def test_make_engine_names_and_environment():
     assert make_engine(env={}).name == "duckduckgo"
-    assert make_engine(env={"WEBQA_ENGINE": "searxng", "SEARXNG_URL": "http://localhost:8888"}).name == "searxng"
+    assert (
+        make_engine(env={"WEBQA_ENGINE": "searxng", "SEARXNG_URL": "http://localhost:8888"}).name
+        == "searxng"
+    )
     assert make_engine("brave", env={"BRAVE_API_KEY": "k"}).name == "brave"
     assert make_engine("SearXNG", base_url="http://127.0.0.1:1", env={}).host == "127.0.0.1"
     with pytest.raises(ConfigError, match="SEARXNG_URL"):
         make_engine("searxng", env={})
     with pytest.raises(ConfigError, match="retired on 11 August 2025.*duckduckgo, searxng, brave"):
         make_engine("bing", env={})
-    with pytest.raises(ConfigError, match="unknown search engine 'google'; choose one of: duckduckgo, searxng, brave"):
+    with pytest.raises(
+        ConfigError,
+        match="unknown search engine 'google'; choose one of: duckduckgo, searxng, brave",
+    ):
         make_engine("google", env={})
 
 
 def test_make_engine_applies_the_block_list():
     with serve({"/search": json_page(SEARXNG_JSON)}) as site:
-        engine = make_engine("searxng", base_url=site.base, client=httpx.Client(), env={},
-                             block=DomainBlock(["python.org"]))
+        engine = make_engine(
+            "searxng",
+            base_url=site.base,
+            client=httpx.Client(),
+            env={},
+            block=DomainBlock(["python.org"]),
+        )
         urls = [r.url for r in engine.search("python")]
-    assert urls == ["https://www.reddit.com/r/Python/", "https://en.wikipedia.org/wiki/Python_(programming_language)"]
+    assert urls == [
+        "https://www.reddit.com/r/Python/",
+        "https://en.wikipedia.org/wiki/Python_(programming_language)",
+    ]
 
 
 def test_check_network_fails_fast_with_a_hint():
     def offline(host):
         raise OSError("Temporary failure in name resolution")
 
-    with pytest.raises(ConfigError, match="no network: cannot reach the search engine duckduckgo .*--corpus PATH"):
+    with pytest.raises(
+        ConfigError, match="no network: cannot reach the search engine duckduckgo .*--corpus PATH"
+    ):
         check_network(resolve=offline)
     never = threading.Event()
     with pytest.raises(ConfigError, match="no answer within 0.05 s"):
@@ -304,6 +447,8 @@ def test_open_live_web():
 
 def test_open_live_web_block_list_reaches_the_engine():
     with serve({"/search": json_page(SEARXNG_JSON)}) as site:
-        engine, _ = open_live_web(engine="searxng", searxng_url=site.base, block=["wikipedia.org"], env={})
+        engine, _ = open_live_web(
+            engine="searxng", searxng_url=site.base, block=["wikipedia.org"], env={}
+        )
         urls = [r.url for r in engine.search("python")]
     assert urls == ["https://www.python.org/", "https://www.reddit.com/r/Python/"]

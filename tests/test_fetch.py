@@ -3,19 +3,36 @@
 from __future__ import annotations
 
 import tracemalloc
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpcore
 import httpx
 import pytest
 
-from webqa.errors import FetchError, FetchTimeout, HTTPStatusError, TooLargeError, UnsupportedContent
+from tests.webserver import (
+    big_body,
+    bomb,
+    hang,
+    make_pdf,
+    page,
+    redirect,
+    reset,
+    send,
+    sequence,
+    serve,
+    slow_drip,
+    status,
+)
+from webqa.errors import (
+    FetchError,
+    FetchTimeout,
+    HTTPStatusError,
+    TooLargeError,
+    UnsupportedContent,
+)
 from webqa.pdf import pdf_to_text
 from webqa.web.fetch import USER_AGENT, FetchConfig, HttpSource
 from webqa.web.retry import parse_retry_after
-from tests.webserver import (
-    big_body, bomb, hang, make_pdf, page, redirect, reset, send, sequence, serve, slow_drip, status,
-)
 
 MB = 1_000_000
 
@@ -83,10 +100,16 @@ def test_disk_cache_survives_a_new_fetcher(tmp_path):
     assert "Welcome" in doc.text
 
 
-@pytest.mark.parametrize("ctype,expected", [
-    ("text/plain", "text/plain"), ("application/json", "text/plain"), ("text/markdown", "text/markdown"),
-    ("application/xhtml+xml", "text/html"), ("application/ld+json", "text/plain"),
-])
+@pytest.mark.parametrize(
+    "ctype,expected",
+    [
+        ("text/plain", "text/plain"),
+        ("application/json", "text/plain"),
+        ("text/markdown", "text/markdown"),
+        ("application/xhtml+xml", "text/html"),
+        ("application/ld+json", "text/plain"),
+    ],
+)
 def test_textual_content_types(ctype, expected):
     with serve({"/x": page('{"a": "é"}', f"{ctype}; charset=utf-8")}) as site:
         doc = make_source()[0].fetch(site.url("/x"))
@@ -112,12 +135,16 @@ def test_empty_page_says_so():
 
 def test_redirects_relative_absolute_and_chains():
     with serve({}) as site:
-        site.routes.update({
-            "/rel": redirect("final"),
-            "/abs": redirect(site.url("/final"), 301),
-            "/c1": redirect("/c2", 307), "/c2": redirect("/c3", 308), "/c3": redirect("/final#frag", 303),
-            "/final": page("<p>arrived</p>"),
-        })
+        site.routes.update(
+            {
+                "/rel": redirect("final"),
+                "/abs": redirect(site.url("/final"), 301),
+                "/c1": redirect("/c2", 307),
+                "/c2": redirect("/c3", 308),
+                "/c3": redirect("/final#frag", 303),
+                "/final": page("<p>arrived</p>"),
+            }
+        )
         src, _ = make_source()
         for start in ("/rel", "/abs", "/c1"):
             doc = src.fetch(site.url(start))
@@ -153,7 +180,9 @@ def test_redirect_without_location():
 
 def test_server_that_never_answers_times_out():
     with serve({"/": hang}) as site:
-        with pytest.raises(FetchTimeout, match=r"timed out after 0.3 s reading http://127\.0\.0\.1"):
+        with pytest.raises(
+            FetchTimeout, match=r"timed out after 0.3 s reading http://127\.0\.0\.1"
+        ):
             make_source(read_timeout=0.3)[0].fetch(site.url("/"))
     assert site.hits["/"] == 1  # a timeout is not retried: it would only cost more time
 
@@ -257,7 +286,9 @@ def test_binary_served_as_html_is_refused():
 
 def test_nul_bytes_mean_binary_even_in_mostly_text():
     body = b"<html><body>" + b"plain words " * 500 + b"\x00\x00\x00\x00" + b"</body></html>"
-    with serve({"/n": page(body, "text/html; charset=utf-8"), "/m": page(body, "text/html")}) as site:
+    with serve(
+        {"/n": page(body, "text/html; charset=utf-8"), "/m": page(body, "text/html")}
+    ) as site:
         for path in ("/n", "/m"):
             with pytest.raises(UnsupportedContent, match="binary data"):
                 make_source()[0].fetch(site.url(path))
@@ -265,14 +296,18 @@ def test_nul_bytes_mean_binary_even_in_mostly_text():
 
 def test_undecodable_bytes_without_nul_are_refused():
     noise = bytes((i * 7919 + 13) % 255 + 1 for i in range(20_000))  # no NUL byte at all
-    with serve({"/n": page(noise, "text/html; charset=utf-8"), "/m": page(noise, "text/html")}) as site:
+    with serve(
+        {"/n": page(noise, "text/html; charset=utf-8"), "/m": page(noise, "text/html")}
+    ) as site:
         for path in ("/n", "/m"):
             with pytest.raises(UnsupportedContent, match="binary data"):
                 make_source()[0].fetch(site.url(path))
 
 
-RUSSIAN = ("Москва — столица России, крупнейший по численности населения город страны. "
-           "Город расположен на реке Москве в центре Восточно-Европейской равнины. ") * 5
+RUSSIAN = (
+    "Москва — столица России, крупнейший по численности населения город страны. "
+    "Город расположен на реке Москве в центре Восточно-Европейской равнины. "
+) * 5
 
 
 def test_windows_1251_without_charset_is_detected():
@@ -283,10 +318,16 @@ def test_windows_1251_without_charset_is_detected():
 
 
 def test_charset_from_meta_and_from_header():
-    meta = f'<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1251">' \
-           f"</head><body>{RUSSIAN[:60]}</body></html>".encode("cp1251")
-    with serve({"/meta": page(meta, "text/html"),
-                "/hdr": page("Добрый день".encode("koi8-r"), "text/plain; charset=KOI8-R")}) as site:
+    meta = (
+        f'<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1251">'
+        f"</head><body>{RUSSIAN[:60]}</body></html>".encode("cp1251")
+    )
+    with serve(
+        {
+            "/meta": page(meta, "text/html"),
+            "/hdr": page("Добрый день".encode("koi8-r"), "text/plain; charset=KOI8-R"),
+        }
+    ) as site:
         src, _ = make_source()
         assert RUSSIAN[:60] in src.fetch(site.url("/meta")).text
         assert src.fetch(site.url("/hdr")).text == "Добрый день"
@@ -301,8 +342,16 @@ def test_unsupported_content_type_is_named():
 # -- statuses and retries -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("code,phrase", [(403, "Forbidden"), (404, "Not Found"), (410, "Gone"),
-                                         (500, "Internal Server Error"), (401, "Unauthorized")])
+@pytest.mark.parametrize(
+    "code,phrase",
+    [
+        (403, "Forbidden"),
+        (404, "Not Found"),
+        (410, "Gone"),
+        (500, "Internal Server Error"),
+        (401, "Unauthorized"),
+    ],
+)
 def test_error_statuses_are_not_retried(code, phrase):
     with serve({"/e": status(code)}) as site:
         src, sleeps = make_source()
@@ -353,7 +402,7 @@ def test_connection_reset_is_retried_then_reported():
 
 
 def test_retry_after_http_date():
-    now = datetime(2025, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+    now = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
     assert parse_retry_after("Wed, 01 Jan 2025 12:00:30 GMT", now) == 30
     assert parse_retry_after("7", now) == 7
     assert parse_retry_after("soon", now) is None and parse_retry_after(None) is None

@@ -9,26 +9,53 @@ from __future__ import annotations
 
 import pytest
 
+from tests.webserver import PUBLIC_IP, ToSite, fake_resolver, page, redirect, serve
 from webqa.errors import BlockedError, FetchError
 from webqa.records import SearchResult
 from webqa.web.fetch import FetchConfig, HttpSource
 from webqa.web.guard import DomainBlock, GuardedBackend, address_problem, check_scheme
-from tests.webserver import PUBLIC_IP, ToSite, fake_resolver, page, redirect, serve
 
 REFUSED = [
-    ("127.0.0.1", "loopback"), ("127.8.9.10", "loopback"), ("10.0.0.1", "private"),
-    ("172.16.5.4", "private"), ("192.168.1.1", "private"), ("169.254.169.254", "metadata"),
-    ("169.254.1.1", "link-local"), ("100.64.0.1", "shared"), ("224.0.0.1", "multicast"),
-    ("0.0.0.0", "unspecified"), ("240.0.0.1", "reserved"), ("255.255.255.255", "reserved"),
+    ("127.0.0.1", "loopback"),
+    ("127.8.9.10", "loopback"),
+    ("10.0.0.1", "private"),
+    ("172.16.5.4", "private"),
+    ("192.168.1.1", "private"),
+    ("169.254.169.254", "metadata"),
+    ("169.254.1.1", "link-local"),
+    ("100.64.0.1", "shared"),
+    ("224.0.0.1", "multicast"),
+    ("0.0.0.0", "unspecified"),
+    ("240.0.0.1", "reserved"),
+    ("255.255.255.255", "reserved"),
     ("192.0.2.1", "private"),
-    ("::1", "loopback"), ("::", "unspecified"), ("fe80::1", "link-local"), ("fe80::1%eth0", "link-local"),
-    ("fc00::1", "private"), ("fd12:3456::1", "private"), ("ff02::1", "multicast"),
-    ("::ffff:127.0.0.1", "loopback"), ("::ffff:10.1.2.3", "private"), ("::ffff:169.254.169.254", "metadata"),
-    ("2002:7f00:1::", "loopback"), ("2002:a00:1::1", "private"), ("64:ff9b::7f00:1", "loopback"),
-    ("64:ff9b::a9fe:a9fe", "metadata"), ("::7f00:1", "reserved"), ("2001:db8::1", "private"),
+    ("::1", "loopback"),
+    ("::", "unspecified"),
+    ("fe80::1", "link-local"),
+    ("fe80::1%eth0", "link-local"),
+    ("fc00::1", "private"),
+    ("fd12:3456::1", "private"),
+    ("ff02::1", "multicast"),
+    ("::ffff:127.0.0.1", "loopback"),
+    ("::ffff:10.1.2.3", "private"),
+    ("::ffff:169.254.169.254", "metadata"),
+    ("2002:7f00:1::", "loopback"),
+    ("2002:a00:1::1", "private"),
+    ("64:ff9b::7f00:1", "loopback"),
+    ("64:ff9b::a9fe:a9fe", "metadata"),
+    ("::7f00:1", "reserved"),
+    ("2001:db8::1", "private"),
 ]
-ALLOWED = ["93.184.215.14", "8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "2a00:1450:4001::200e",
-           "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1"]
+ALLOWED = [
+    "93.184.215.14",
+    "8.8.8.8",
+    "1.1.1.1",
+    "2606:4700:4700::1111",
+    "2a00:1450:4001::200e",
+    "::ffff:8.8.8.8",
+    "64:ff9b::808:808",
+    "2002:808:808::1",
+]
 
 
 @pytest.mark.parametrize("address,why", REFUSED)
@@ -41,9 +68,18 @@ def test_public_addresses_pass(address):
     assert address_problem(address) is None
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/x", "gopher://example.com:70/",
-                                 "data:text/html,<h1>hi</h1>", "javascript:alert(1)", "example.com/page",
-                                 "http:///nohost"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "ftp://example.com/x",
+        "gopher://example.com:70/",
+        "data:text/html,<h1>hi</h1>",
+        "javascript:alert(1)",
+        "example.com/page",
+        "http:///nohost",
+    ],
+)
 def test_non_http_urls_are_refused(url):
     with pytest.raises(BlockedError, match="refused"):
         check_scheme(url)
@@ -62,7 +98,9 @@ def test_file_url_is_refused_even_with_private_addresses_allowed():
 def guarded(site, names: dict[str, list[str]], **config) -> tuple[HttpSource, ToSite]:
     """A guarded source on a fake internet where every connection reaches ``site``."""
     net = ToSite(site)
-    src = HttpSource(FetchConfig(retries=0, **config), resolver=fake_resolver(names), network_backend=net)
+    src = HttpSource(
+        FetchConfig(retries=0, **config), resolver=fake_resolver(names), network_backend=net
+    )
     return src, net
 
 
@@ -75,15 +113,25 @@ def test_public_name_reaches_the_site_through_the_guard():
 
 def test_public_name_resolving_to_loopback_is_refused():
     with serve({"/": page("<p>secret admin page</p>")}) as site:
-        src = HttpSource(FetchConfig(retries=0), resolver=fake_resolver({"evil.example": ["127.0.0.1"]}))
-        with pytest.raises(BlockedError, match=r"evil\.example resolves to 127\.0\.0\.1, a loopback address; pass --allow-private"):
+        src = HttpSource(
+            FetchConfig(retries=0), resolver=fake_resolver({"evil.example": ["127.0.0.1"]})
+        )
+        with pytest.raises(
+            BlockedError,
+            match=(
+                r"evil\.example resolves to 127\.0\.0\.1, a loopback address; "
+                r"pass --allow-private"
+            ),
+        ):
             src.fetch(f"http://evil.example:{site.port}/")
     assert site.hits["/"] == 0
 
 
 def test_literal_loopback_url_is_refused_by_default():
     with serve({"/": page("<p>secret</p>")}) as site:
-        with pytest.raises(BlockedError, match=r"refused http://127\.0\.0\.1:\d+/: 127\.0\.0\.1 is a loopback"):
+        with pytest.raises(
+            BlockedError, match=r"refused http://127\.0\.0\.1:\d+/: 127\.0\.0\.1 is a loopback"
+        ):
             HttpSource(FetchConfig(retries=0)).fetch(site.url("/"))
     assert site.hits["/"] == 0
 
@@ -96,14 +144,30 @@ def test_only_checked_addresses_are_connected_to():
     assert net.asked == [PUBLIC_IP]
 
 
-@pytest.mark.parametrize("target", [
-    "http://127.0.0.1/admin", "http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/",
-    "http://[::1]/", "http://[::ffff:127.0.0.1]/", "http://localhost.example/", "http://0.0.0.0/",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://127.0.0.1/admin",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/",
+        "http://[::1]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://localhost.example/",
+        "http://0.0.0.0/",
+    ],
+)
 def test_redirect_to_a_private_address_is_refused(target):
-    with serve({"/go": redirect(target), "/admin": page("secret"), "/latest/meta-data/": page("secret"),
-                "/": page("secret")}) as site:
-        src, net = guarded(site, {"www.example.com": [PUBLIC_IP], "localhost.example": ["127.0.0.1"]})
+    with serve(
+        {
+            "/go": redirect(target),
+            "/admin": page("secret"),
+            "/latest/meta-data/": page("secret"),
+            "/": page("secret"),
+        }
+    ) as site:
+        src, net = guarded(
+            site, {"www.example.com": [PUBLIC_IP], "localhost.example": ["127.0.0.1"]}
+        )
         with pytest.raises(BlockedError, match="refused") as info:
             src.fetch("http://www.example.com/go")
     assert net.asked == [PUBLIC_IP]  # the redirect's address was never connected to
@@ -121,13 +185,17 @@ def test_redirect_to_file_scheme_is_refused():
 def test_allow_private_lets_loopback_through():
     with serve({"/": page("<p>intranet</p>")}) as site:
         assert "intranet" in HttpSource(FetchConfig(allow_private=True)).fetch(site.url("/")).text
-        named = HttpSource(FetchConfig(allow_private=True), resolver=fake_resolver({"wiki.corp": ["127.0.0.1"]}))
+        named = HttpSource(
+            FetchConfig(allow_private=True), resolver=fake_resolver({"wiki.corp": ["127.0.0.1"]})
+        )
         assert "intranet" in named.fetch(f"http://wiki.corp:{site.port}/").text
 
 
 def test_unresolvable_name_is_a_fetch_error():
     with pytest.raises(FetchError, match="could not connect to nowhere.example .*cannot resolve"):
-        HttpSource(FetchConfig(retries=0), resolver=fake_resolver({})).fetch("http://nowhere.example/")
+        HttpSource(FetchConfig(retries=0), resolver=fake_resolver({})).fetch(
+            "http://nowhere.example/"
+        )
 
 
 def test_unix_sockets_are_refused():
@@ -149,8 +217,12 @@ def test_block_list_matches_domains_and_subdomains_only():
 
 
 def test_block_list_filters_search_results():
-    results = [SearchResult("a", "https://www.reddit.com/r/x"), SearchResult("b", "https://python.org/"),
-               SearchResult("c", "javascript:alert(1)"), SearchResult("d", "https://quora.com/q")]
+    results = [
+        SearchResult("a", "https://www.reddit.com/r/x"),
+        SearchResult("b", "https://python.org/"),
+        SearchResult("c", "javascript:alert(1)"),
+        SearchResult("d", "https://quora.com/q"),
+    ]
     assert [r.title for r in DomainBlock().filter(results)] == ["b"]
     assert [r.title for r in DomainBlock([]).filter(results)] == ["a", "b", "d"]
 

@@ -22,8 +22,22 @@ import httpcore
 Route = Callable[[BaseHTTPRequestHandler], None]
 
 __all__ = [
-    "Site", "serve", "send", "page", "redirect", "status", "big_body", "bomb", "slow_drip", "hang",
-    "reset", "sequence", "make_pdf", "ToSite", "fake_resolver", "PUBLIC_IP",
+    "Site",
+    "serve",
+    "send",
+    "page",
+    "redirect",
+    "status",
+    "big_body",
+    "bomb",
+    "slow_drip",
+    "hang",
+    "reset",
+    "sequence",
+    "make_pdf",
+    "ToSite",
+    "fake_resolver",
+    "PUBLIC_IP",
 ]
 
 #: A public address used as a stand-in; nothing ever connects to it (see :class:`ToSite`).
@@ -99,8 +113,13 @@ def serve(routes: dict[str, Route]) -> Iterator[Site]:
         site.close()
 
 
-def send(h: BaseHTTPRequestHandler, code: int = 200, body: bytes = b"",
-         content_type: str | None = "text/html; charset=utf-8", headers: dict[str, str] | None = None) -> None:
+def send(
+    h: BaseHTTPRequestHandler,
+    code: int = 200,
+    body: bytes = b"",
+    content_type: str | None = "text/html; charset=utf-8",
+    headers: dict[str, str] | None = None,
+) -> None:
     """Write a complete response."""
     h.send_response(code)
     if content_type:
@@ -112,8 +131,11 @@ def send(h: BaseHTTPRequestHandler, code: int = 200, body: bytes = b"",
     h.wfile.write(body)
 
 
-def page(body: str | bytes, content_type: str | None = "text/html; charset=utf-8",
-         headers: dict[str, str] | None = None) -> Route:
+def page(
+    body: str | bytes,
+    content_type: str | None = "text/html; charset=utf-8",
+    headers: dict[str, str] | None = None,
+) -> Route:
     """A route answering 200 with ``body``."""
     data = body.encode("utf-8") if isinstance(body, str) else body
     return lambda h: send(h, 200, data, content_type, headers)
@@ -166,14 +188,19 @@ def bomb(encoding: str, decoded_size: int) -> bytes:
     if key not in _BOMBS:
         step = 1 << 20
         full = b"a" * step
-        chunks = (full if decoded_size - i >= step else full[: decoded_size - i] for i in range(0, decoded_size, step))
+        chunks = (
+            full if decoded_size - i >= step else full[: decoded_size - i]
+            for i in range(0, decoded_size, step)
+        )
         if encoding == "br":
             import brotli
 
             comp = brotli.Compressor(quality=5)
             parts = [comp.process(chunk) for chunk in chunks] + [comp.finish()]
         else:
-            comp = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | (16 if encoding == "gzip" else 0))
+            comp = zlib.compressobj(
+                9, zlib.DEFLATED, zlib.MAX_WBITS | (16 if encoding == "gzip" else 0)
+            )
             parts = [comp.compress(chunk) for chunk in chunks] + [comp.flush()]
         _BOMBS[key] = b"".join(parts)
     return _BOMBS[key]
@@ -219,8 +246,10 @@ def make_pdf(pages: list[str], title: str | None = None) -> bytes:
     for i, text in enumerate(pages):
         escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
         stream = f"BT /F1 12 Tf 72 720 Td ({escaped}) Tj ET".encode("latin-1")
-        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-                       f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>".encode())
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>".encode()
+        )
         objects.append(f"<< /Length {len(stream)} >>\nstream\n".encode() + stream + b"\nendstream")
     info = ""
     if title:
@@ -234,7 +263,8 @@ def make_pdf(pages: list[str], title: str | None = None) -> bytes:
     xref = len(out)
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R{info} >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    trailer = f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R{info} >>\n"
+    out += (trailer + f"startxref\n{xref}\n%%EOF\n").encode()
     return bytes(out)
 
 
@@ -268,4 +298,3 @@ def fake_resolver(names: dict[str, list[str]]) -> Callable[[str, int], list[str]
         return names[host]
 
     return resolve
-
