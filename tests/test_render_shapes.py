@@ -202,3 +202,26 @@ def test_render_of_a_large_index_is_bounded():
     page = render_html(_index_page(12, 833, 1), "local://vital/index.html")
     assert time.perf_counter() - started < 10
     assert len(page.links) == 12 * 833 + 12
+
+
+def test_wide_table_repeats_its_header_instead_of_labelling_cells():
+    head = "".join(f"<th>Column {i}</th>" for i in range(10))
+    rows = "".join("<tr>" + "".join(f"<td>{r}.{i}</td>" for i in range(10)) + "</tr>"
+                   for r in range(45))
+    page = render_html(f"<main><table><tr>{head}</tr>{rows}</table></main>", "https://e.org/t",
+                       width=200)
+    header = " | ".join(f"Column {i}" for i in range(10))
+    assert [i for i, line in enumerate(page.lines) if line == header] == [0, 21, 43]
+    assert page.lines[1] == " | ".join(f"0.{i}" for i in range(10))
+
+
+def test_markdown_and_plain_text_code_keep_their_lines():
+    from webqa.render import render_text
+
+    md = ("# T\n\nIntro text.\n\n```python\ndef f(x):\n    return x\n\n\nprint(f(1))\n```\n\n"
+          "After.\n\n    indented code\n      more\n\nEnd.")
+    assert render_text(md, "local://a.md", markdown=True).lines == [
+        "# T", "", "Intro text.", "", "```", "def f(x):", "    return x", "", "", "print(f(1))",
+        "```", "", "After.", "", "```", "indented code", "  more", "```", "", "End."]
+    plain = render_text("Prose line one\nwrapped here.\n\ndef f(x):\n\treturn x\n", "local://a.txt")
+    assert plain.lines == ["Prose line one wrapped here.", "", "def f(x):", "        return x"]

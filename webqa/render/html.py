@@ -12,6 +12,7 @@ the model gets text, never raw HTML.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import lxml.etree as etree
 import lxml.html
@@ -269,7 +270,7 @@ class _Walker:
         self._pre = 0
         self._cell_depth = 0
         self._cells: list[tuple[int, bool]] = []  # where each cell of the row starts in _buf
-        self._headers: list[list[str] | None] = []  # per open table: its header row
+        self._tables: list[_Table] = []  # the open tables, innermost last
 
     def walk(self, root: etree._Element, max_blocks: int | None = None) -> list[str]:
         """The blocks of the subtree at ``root``; past ``max_blocks`` the walk stops (a page
@@ -352,7 +353,7 @@ class _Walker:
             else:
                 self._prefix = "  " * depth + "• "
         elif tag == "table":
-            self._headers.append(None)
+            self._tables.append(_Table())
         elif tag == "tr":
             self._cells = []
         elif tag in ("td", "th"):
@@ -395,15 +396,20 @@ class _Walker:
     def _end_block(self, tag: str) -> None:
         if tag in ("ul", "ol") and self._lists:
             self._lists.pop()
-        elif tag == "table" and self._headers:
-            self._headers.pop()
+        elif tag == "table" and self._tables:
+            self._tables.pop()
         elif tag == "tr":
             self._row()
         if tag in _BLOCK and tag not in ("td", "th"):
             self._flush()
 
     def _row(self) -> None:
-        """The row's cells joined into one block: ``a | b``, or ``Header: a | Header: b``."""
+        """The row's cells joined into one block: ``a | b``, or ``Header: a | Header: b``.
+
+        Labelling every cell makes each row read alone (a quote of it names its columns);
+        a table too wide for that (many or long headers) has its header row shown again
+        every :data:`_HEADER_EVERY` rows instead.
+        """
         if not self._cells:
             return
         first = min(self._cells[0][0], len(self._buf))
@@ -411,16 +417,20 @@ class _Walker:
         cells = [_cell_text("".join(self._buf[a:b]))
                  for a, b in zip(bounds, bounds[1:], strict=False)]
         lead = "".join(self._buf[:first])
-        header = self._headers[-1] if self._headers else None
-        if header is None and self._headers and len(cells) > 1 and all(
-                is_th for _, is_th in self._cells):
-            self._headers[-1] = [MARKER_RE.sub(lambda m: m.group(2), c) for c in cells]
-            row = " | ".join(cells)
-        elif header is not None and len(header) == len(cells):
-            pairs = zip(header, cells, strict=True)
-            row = " | ".join(f"{h}: {c}" if h else c for h, c in pairs if c)
-        else:
-            row = " | ".join(cells)
+        table = self._tables[-1] if self._tables else None
+        row = " | ".join(cells)
+        if table is not None:
+            table.rows += 1
+            if table.header is None and len(cells) > 1 and all(th for _, th in self._cells):
+                table.header = [MARKER_RE.sub(lambda m: m.group(2), c) for c in cells]
+                table.wide = len(cells) > 8 or sum(map(len, table.header)) > 150
+                table.rows = 0
+            elif table.header is not None and len(table.header) == len(cells):
+                if not table.wide:
+                    pairs = zip(table.header, cells, strict=True)
+                    row = " | ".join(f"{h}: {c}" if h else c for h, c in pairs if c)
+                elif table.rows % _HEADER_EVERY == 0:
+                    self.blocks.append(" | ".join(table.header))
         self._buf[:] = [lead, row]
         self._cells = []
 
@@ -446,6 +456,18 @@ class _Walker:
         trail = " " if text and "".join(self._buf[start:])[-1:] == " " else ""
         shown = marker(link_id, text, other if other != self.domain else "")
         self._buf[start:] = [lead + shown + trail]
+
+
+_HEADER_EVERY = 20
+
+
+@dataclass
+class _Table:
+    """What the walker knows of an open table: its header row, and rows seen since it."""
+
+    header: list[str] | None = None
+    wide: bool = False
+    rows: int = 0
 
 
 def _cell_text(raw: str) -> str:

@@ -6,13 +6,15 @@ import re
 
 from .. import urls
 from ..records import Link, Page
-from .layout import clean_text, clean_title, marker, wrap_blocks
+from .layout import Verbatim, clean_text, clean_title, marker, wrap_blocks
 
 __all__ = ["render_text"]
 
 _MD_LINK = re.compile(r"(!?)\[([^\]]*)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 _MD_ITEM = re.compile(r"^(\s*)(?:[-*+]|\d+[.)])\s+")
+_MD_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_INDENTED = re.compile(r"^(?: {4}|\t)")
 
 
 def render_text(text: str, url: str, *, markdown: bool = False, width: int = 100,
@@ -38,8 +40,13 @@ def render_text(text: str, url: str, *, markdown: bool = False, width: int = 100
 
     blocks: list[str] = []
     heading = ""
-    for para in re.split(r"\n\s*\n", text):
-        for line in _logical_lines(para, markdown):
+    for kind, chunk in _chunks(text, markdown):
+        if kind != "text":
+            code = [Verbatim(line.expandtabs(8).rstrip()) for line in chunk]
+            fence = [Verbatim("```")] if kind == "code" else []
+            blocks.extend([*fence, *code, *fence, ""])
+            continue
+        for line in _logical_lines("\n".join(chunk), markdown):
             if markdown:
                 m = _MD_HEADING.match(line)
                 if m:
@@ -54,6 +61,47 @@ def render_text(text: str, url: str, *, markdown: bool = False, width: int = 100
     first = next((ln for ln in lines if ln.strip()), "")
     page_title = clean_title(title or heading or (first[:80] if not markdown else "") or url)
     return Page(key=url, url=url, title=page_title, lines=lines, links=links, notes=notes)
+
+
+def _chunks(text: str, markdown: bool) -> list[tuple[str, list[str]]]:
+    """The text as paragraphs ("text"), code ("code": Markdown fences and indented blocks)
+    and lines laid out by their author ("pre": plain text with indented lines, such as code
+    or a table), each a list of lines. Only "text" is joined and wrapped."""
+    out: list[tuple[str, list[str]]] = []
+    para: list[str] = []
+
+    def end_para() -> None:
+        if para:
+            if markdown and all(_INDENTED.match(line) for line in para):
+                out.append(("code", [line[4:] if line[:1] == " " else line[1:] for line in para]))
+            elif not markdown and any(line[:1].isspace() for line in para[1:]):
+                out.append(("pre", list(para)))
+            else:
+                out.append(("text", list(para)))
+            para.clear()
+
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        fence = _MD_FENCE.match(line) if markdown else None
+        if fence:
+            end_para()
+            mark = fence.group(1)
+            close = re.compile(rf"^ {{0,3}}{re.escape(mark[0])}{{{len(mark)},}}\s*$")
+            body: list[str] = []
+            i += 1
+            while i < len(lines) and not close.match(lines[i]):
+                body.append(lines[i])
+                i += 1
+            out.append(("code", body))
+        elif not line.strip():
+            end_para()
+        else:
+            para.append(line)
+        i += 1
+    end_para()
+    return out
 
 
 def _logical_lines(para: str, markdown: bool) -> list[str]:
