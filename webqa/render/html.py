@@ -429,7 +429,7 @@ class _Walker:
                 if not table.wide:
                     pairs = zip(table.header, cells, strict=True)
                     row = " | ".join(f"{h}: {c}" if h else c for h, c in pairs if c)
-                elif table.rows % _HEADER_EVERY == 0:
+                elif table.rows > 1 and (table.rows - 1) % _HEADER_EVERY == 0:
                     self.blocks.append(" | ".join(table.header))
         self._buf[:] = [lead, row]
         self._cells = []
