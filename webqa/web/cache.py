@@ -10,9 +10,9 @@ import json
 import os
 import threading
 import time
-from collections import OrderedDict
 from pathlib import Path
 
+from webqa.lru import LRU
 from webqa.records import Document
 
 __all__ = ["FetchCache"]
@@ -36,39 +36,24 @@ class FetchCache:
         self.max_chars = max_chars
         self.directory = Path(directory) if directory else None
         self.ttl = ttl
-        self._items: OrderedDict[str, Document] = OrderedDict()
-        self._chars = 0
-        self._lock = threading.Lock()  # one fetcher may serve several threads
+        self._items: LRU[str, Document] = LRU(
+            max_entries, max_weight=max_chars, weight=lambda doc: len(doc.text)
+        )
 
     def get(self, url: str) -> Document | None:
         """The cached document for ``url``, or None."""
-        with self._lock:
-            doc = self._items.get(url)
-            if doc is not None:
-                self._items.move_to_end(url)
-                return doc
+        doc = self._items.get(url)
+        if doc is not None:
+            return doc
         doc = self._load(url)
         if doc is not None:
-            self._remember(url, doc)
+            self._items.put(url, doc)
         return doc
 
     def put(self, url: str, doc: Document) -> None:
         """Keep ``doc`` under ``url`` (in memory, and on disk when a folder was given)."""
-        self._remember(url, doc)
+        self._items.put(url, doc)
         self._save(url, doc)
-
-    def _remember(self, url: str, doc: Document) -> None:
-        with self._lock:
-            old = self._items.pop(url, None)
-            if old is not None:
-                self._chars -= len(old.text)
-            self._items[url] = doc
-            self._chars += len(doc.text)
-            while self._items and (
-                len(self._items) > self.max_entries or self._chars > self.max_chars
-            ):
-                _, dropped = self._items.popitem(last=False)
-                self._chars -= len(dropped.text)
 
     def _path(self, url: str) -> Path | None:
         if self.directory is None:

@@ -141,7 +141,11 @@ def default_client(base_url: str) -> httpx.Client:
     proxy = urllib.request.getproxies().get(parts.scheme)
     if proxy and urllib.request.proxy_bypass(parts.hostname or ""):
         proxy = None
-    transport = PoolTransport(network_backend=DeadlineBackend(), proxy=proxy)
+    transport = PoolTransport(
+        network_backend=DeadlineBackend(),
+        proxy=proxy,
+        ssl_context=httpx.create_ssl_context(trust_env=True),  # as httpx.Client() would
+    )
     return httpx.Client(transport=transport, headers={"User-Agent": USER_AGENT}, trust_env=False)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import ssl
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -179,7 +180,8 @@ class PoolTransport(httpx.BaseTransport):
     """An httpx transport over an ``httpcore.ConnectionPool`` with the given network backend.
 
     ``proxy`` (an http(s) proxy URL) routes requests through ``httpcore.HTTPProxy`` instead,
-    over the same backend. TLS uses the system's certificate store via httpx's defaults.
+    over the same backend. TLS uses httpx's default context (certifi's certificates) without
+    reading ``SSL_CERT_FILE`` and kin, unless ``ssl_context`` is given.
     """
 
     def __init__(
@@ -188,10 +190,11 @@ class PoolTransport(httpx.BaseTransport):
         network_backend: httpcore.NetworkBackend | None = None,
         limits: httpx.Limits | None = None,
         proxy: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         limits = limits or httpx.Limits(max_connections=32, max_keepalive_connections=16)
         options: dict[str, Any] = dict(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
