@@ -75,5 +75,5 @@ class Watching:
         self.seen.append(obs.text)
         return self.inner.act(obs)
 
-    def answer(self, question, quotes):
-        return self.inner.answer(question, quotes)
+    def answer(self, question, quotes, feedback=None):
+        return self.inner.answer(question, quotes, feedback)

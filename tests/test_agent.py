@@ -111,7 +111,7 @@ def test_end_event_written_when_interrupted(tmp_path):
                 raise KeyboardInterrupt
             return Reply("Search Pharos")
 
-        def answer(self, question, quotes):
+        def answer(self, question, quotes, feedback=None):
             return Reply("")
 
     agent, path = make_agent(Interrupting(), tmp_path)

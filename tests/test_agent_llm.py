@@ -100,3 +100,22 @@ def test_reasoning_blocks_are_not_read_as_commands_or_answers(tmp_path):
         answer, _ = run(server, tmp_path)
     assert answer.status == "answered" and answer.usage.invalid_actions == 0
     assert answer.text == "Around 280 BC [1]."
+
+
+def test_an_answer_citing_missing_quotes_gets_one_chance_to_fix_it(tmp_path):
+    replies = iter(["Search Pharos", "Clicked on link 0",
+                    "Quote: It was completed around 280 BC.", "End: Answer",
+                    "Completed in 280 BC [4].", "Completed in 280 BC [1]."])
+    seen = []
+
+    def model(request):
+        seen.append(request["messages"][-1]["content"])
+        return next(replies)
+
+    corpus = MemoryCorpus(SITE)
+    with ChatServer(default=model) as server:
+        client = ChatClient("m", base_url=server.url)
+        answer = Agent(LLMPolicy(client), WebLoader(corpus, corpus)).run(Q)
+    assert answer.text == "Completed in 280 BC [1]." and answer.removed_markers == 0
+    assert "not in the list of quotes (there are 1)" in seen[-1]
+    assert answer.usage.llm_calls == 6

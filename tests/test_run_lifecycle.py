@@ -158,7 +158,7 @@ def test_an_unexpected_exception_is_named_in_the_end_event(tmp_path):
         def act(self, obs):
             raise ValueError("boom")
 
-        def answer(self, question, quotes):
+        def answer(self, question, quotes, feedback=None):
             return Reply("")
 
     trace = tmp_path / "t.jsonl"

@@ -31,7 +31,7 @@ from .errors import ActionError, FetchError, ModelError
 from .observation import observe
 from .policies import Policy, Reply
 from .protocols import PageLoader
-from .records import Answer, Page, Status, Usage
+from .records import Answer, Page, Quote, Status, Usage
 from .trace import FORMAT, TraceWriter, default_trace_path
 
 __all__ = ["Agent", "Run", "StepInfo", "Interrupted", "TraceTo"]
@@ -199,15 +199,32 @@ class Run:
         if not quotes:
             final: Status = "budget_exhausted" if status == "budget_exhausted" else "no_quotes"
             return Answer(self.question, "", [], final, usage, error=self._why_no_quotes())
-        reply = self.policy.answer(self.question, quotes)
-        if reply.llm_calls:
-            usage.add_llm(reply.prompt_tokens, reply.completion_tokens)
+        reply = self._ask_answer(quotes, None)
         text, cited, removed = check_markers(reply.text, len(quotes))
+        problem = (prompts.message("answer_bad_markers", removed=removed, count=len(quotes))
+                   if removed else prompts.message("answer_no_citation") if text and not cited
+                   else prompts.message("answer_empty") if not text else None)
+        if problem:  # one chance to fix it; the better of the two is kept
+            try:
+                second = self._ask_answer(quotes, problem)
+            except ModelError as exc:  # the first answer stands
+                log.warning("webqa: asking for a corrected answer failed: %s", exc)
+            else:
+                fixed = check_markers(second.text, len(quotes))
+                if fixed[0] and (fixed[2], not fixed[1]) < (removed, not cited):
+                    reply, (text, cited, removed) = second, fixed
         answer = Answer(self.question, text, citations_for(quotes, cited), "answered", usage,
                         removed_markers=removed)
         self._event("answer", text=text, raw=reply.text, citations=answer.citations,
                     removed_markers=removed, quotes=quotes)
         return answer
+
+    def _ask_answer(self, quotes: list[Quote], feedback: str | None) -> Reply:
+        assert self.policy is not None
+        reply = self.policy.answer(self.question, quotes, feedback)
+        if reply.llm_calls:
+            self.usage.add_llm(reply.prompt_tokens, reply.completion_tokens)
+        return reply
 
     def _failed(self, status: Status, error: str) -> Answer:
         return Answer(self.question, "", citations_for(self.browser.quotes, set()), status,

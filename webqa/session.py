@@ -248,8 +248,8 @@ class _Recording:
         self.seen.append(obs.text)
         return self.inner.act(obs)
 
-    def answer(self, question: str, quotes: list[Any]) -> Any:
-        return self.inner.answer(question, quotes)
+    def answer(self, question: str, quotes: list[Any], feedback: str | None = None) -> Any:
+        return self.inner.answer(question, quotes, feedback)
 
 
 def _positive(value: Any, default: int) -> int:

@@ -44,8 +44,12 @@ class Policy(Protocol):
         """The next command, as text."""
         ...
 
-    def answer(self, question: str, quotes: list[Quote]) -> Reply:
-        """The answer, citing quotes as ``[n]`` (numbered from 1 in list order)."""
+    def answer(self, question: str, quotes: list[Quote], feedback: str | None = None) -> Reply:
+        """The answer, citing quotes as ``[n]`` (numbered from 1 in list order).
+
+        ``feedback`` says what was wrong with a first answer (markers that point at no quote,
+        no citation at all), for the one chance to fix it.
+        """
         ...
 
 
@@ -70,6 +74,6 @@ class ScriptedPolicy:
         """The next scripted command (``End: Answer`` when the script runs out)."""
         return Reply(self._left.pop(0) if self._left else "End: Answer")
 
-    def answer(self, question: str, quotes: list[Quote]) -> Reply:
+    def answer(self, question: str, quotes: list[Quote], feedback: str | None = None) -> Reply:
         """The scripted answer text."""
         return Reply(self.answer_text)

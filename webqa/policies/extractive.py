@@ -126,7 +126,7 @@ class ExtractivePolicy:
                 picked.append(unit)
         return picked
 
-    def answer(self, question: str, quotes: list[Quote]) -> Reply:
+    def answer(self, question: str, quotes: list[Quote], feedback: str | None = None) -> Reply:
         """The best quotes over all pages read, best first, each with its citation marker."""
         scorer = self._scorer if question == self._question else Scorer(question)
         # The search engine's order is evidence too: a quote from its first hit gets a little more.

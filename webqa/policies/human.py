@@ -11,6 +11,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+from .. import prompts
 from . import Reply
 
 if TYPE_CHECKING:
@@ -41,14 +42,20 @@ class HumanPolicy:
             return Reply("End: Answer")
         return Reply(line.strip())
 
-    def answer(self, question: str, quotes: list[Quote]) -> Reply:
-        """Show the numbered quotes and read the answer text (cite them as [n])."""
+    def answer(self, question: str, quotes: list[Quote], feedback: str | None = None) -> Reply:
+        """Show the numbered quotes and read the answer text (cite them as [n]); an empty
+        line asks again (end of input gives up)."""
         listing = "\n".join(f"[{i}] {q.title}: {q.text}" for i, q in enumerate(quotes, 1))
-        self._show(f"♦Quotes\n{listing}\n\nWrite the answer, citing quotes as [n]:")
-        try:
-            return Reply(self._read("answer> ").strip())
-        except EOFError:
-            return Reply("")
+        self._show(f"♦Quotes\n{listing}\n\n" + (f"{feedback}\n" if feedback else "")
+                   + "Write the answer, citing quotes as [n]:")
+        while True:
+            try:
+                text = self._read("answer> ").strip()
+            except EOFError:
+                return Reply("")
+            if text:
+                return Reply(text)
+            self._show(prompts.message("answer_empty"))
 
 
 def enable_line_editing(history_file: str) -> None:

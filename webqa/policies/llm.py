@@ -39,10 +39,11 @@ class LLMPolicy:
         """Ask the model for the next command."""
         return self._ask(self._system, obs.text)
 
-    def answer(self, question: str, quotes: list[Quote]) -> Reply:
-        """Ask the model for the answer, given the question and numbered quotes."""
-        return self._ask(self._answer_system, prompts.render("answer.j2", question=question,
-                                                             quotes=quotes))
+    def answer(self, question: str, quotes: list[Quote], feedback: str | None = None) -> Reply:
+        """Ask the model for the answer, given the question and numbered quotes (and, on a
+        second try, what was wrong with the first)."""
+        return self._ask(self._answer_system, prompts.render(
+            "answer.j2", question=question, quotes=quotes, feedback=feedback))
 
     def _ask(self, system: str, user: str) -> Reply:
         done: Completion = self.client.complete(

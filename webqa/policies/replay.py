@@ -41,7 +41,7 @@ class ReplayPolicy:
         self.observations.append(obs.text)
         return Reply(self._actions.pop(0) if self._actions else "End: Answer")
 
-    def answer(self, question: str, quotes: list[Quote]) -> Reply:
+    def answer(self, question: str, quotes: list[Quote], feedback: str | None = None) -> Reply:
         """The recorded answer text."""
         return Reply(self._answer)
 
