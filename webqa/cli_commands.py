@@ -200,9 +200,12 @@ def run_browse(args: argparse.Namespace) -> int:
     _sigterm_as_interrupt()
     interactive = sys.stdin.isatty()
     read: Callable[[str], str]
+    show: Callable[[str], None] = print
     if interactive:
         enable_line_editing(str(user_dir() / "browse_history"))
-        read = input
+        read = _shell_input
+        if sys.stdout.isatty():
+            show = _redraw
     else:
         # A stray non-UTF-8 byte on a pipe becomes U+FFFD rather than ending the session.
         reconfigure = getattr(sys.stdin, "reconfigure", None)
@@ -219,7 +222,7 @@ def run_browse(args: argparse.Namespace) -> int:
     question = args.question or read("question> ").strip()
     err = _console(stderr=True)
     options = _session_options(args, err)
-    with Session(**options, policy=HumanPolicy(read, print), trace=args.trace) as session:
+    with Session(**options, policy=HumanPolicy(read, show), trace=args.trace) as session:
         answer = session.ask(question)
     print()
     print_answer(answer)
@@ -227,6 +230,23 @@ def run_browse(args: argparse.Namespace) -> int:
         print(f"webqa: {_reason(answer)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _shell_input(prompt: str) -> str:
+    """``input()`` where Ctrl-C drops the line being typed and asks again, as a shell does
+    (Ctrl-D, end of input, ends the session)."""
+    while True:
+        try:
+            return input(prompt)
+        except KeyboardInterrupt:
+            print("^C")
+
+
+def _redraw(screen: str) -> None:
+    """Show one observation as the whole terminal screen, so the quotes and the result of the
+    last action stay in view instead of scrolling away."""
+    sys.stdout.write("\x1b[H\x1b[2J" + screen.rstrip("\n") + "\n")
+    sys.stdout.flush()
 
 
 def run_index(args: argparse.Namespace) -> int:
