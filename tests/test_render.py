@@ -6,7 +6,7 @@ from memcorpus import SITE
 from webqa.errors import UnsupportedContent
 from webqa.records import Document
 from webqa.render import render_document, render_html, render_text
-from webqa.textmatch import PageText
+from webqa.textmatch import PageMatcher
 
 URL = "https://example.org/index.html"
 
@@ -113,7 +113,7 @@ def test_render_document_dispatches_and_refuses_unknown_types():
 
 def test_quote_text_found_across_markup():
     page = render_html(SITE["https://example.org/pharos.html"], "https://example.org/pharos.html")
-    span = PageText(page).quote("built by the ptolemaic kingdom━PHILADELPHUS.")
+    span = PageMatcher(page).quote("built by the ptolemaic kingdom━PHILADELPHUS.")
     assert span is not None
     assert span.text.startswith("built by the Ptolemaic Kingdom")
     assert "Location | Pharos island, Alexandria" in page.lines
@@ -167,7 +167,7 @@ def test_long_link_text_is_cut_into_markers_of_the_same_link():
     assert all(line.count("【") == line.count("】") for line in page.lines)
     ids = {int(m[1 : m.index("†")]) for ln in page.lines for m in ln.split() if m[:1] == "【"}
     assert ids == {0}
-    assert PageText(page).quote("word word end") is not None
+    assert PageMatcher(page).quote("word word end") is not None
 
 
 def test_observation_markers_in_page_text_are_neutralised():
