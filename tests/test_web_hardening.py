@@ -99,6 +99,19 @@ def test_decoder_rules():
     assert charset.decode_verbose("naïve ✓".encode()[:-1]).source == "utf-8"
 
 
+@pytest.mark.parametrize(
+    "label",
+    ["undefined", "idna", "utf-7", "unicode_escape", "punycode", "raw_unicode_escape", "base64"],
+)
+def test_labels_that_are_codecs_but_not_charsets_are_ignored(label):
+    data = b"<p>+2D3cAA- \\ud800 caf\xc3\xa9</p>"
+    assert charset.codec_for(label) is None
+    text = charset.decode(data, label)
+    assert text == data.decode("utf-8")
+    with serve({"/x": page(data, f"text/html; charset={label}")}) as site:
+        assert loopback_source().fetch(site.url("/x")).text == text
+
+
 def test_guesses_are_logged_not_printed(caplog, capsys):
     text = ("Москва — столица России, крупнейший город страны. " * 10).encode("cp1251")
     with caplog.at_level(logging.DEBUG, logger="webqa.charset"):

@@ -78,6 +78,23 @@ _WHATWG = {
         ("unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8", "x-unicode20utf8", "utf8"), "utf-8"
     ),
 }
+#: Python codecs that are not web charsets: they fail on any input ("undefined", "idna"),
+#: decode to lone surrogates (the escape codecs) or smuggle markup past filters (UTF-7,
+#: which WHATWG refuses for that reason). A label naming one is ignored like an unknown one.
+_NOT_CHARSETS = frozenset(
+    {
+        "undefined",
+        "idna",
+        "punycode",
+        "utf-7",
+        "unicode-escape",
+        "raw-unicode-escape",
+        "unicode-internal",
+        "mbcs",
+        "oem",
+    }
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 #: Share of U+FFFD in a UTF-8 decoding still read as UTF-8 with a few bad bytes, not guessed.
 _FEW_BAD = 200
 _GUESS_BYTES = 200_000
@@ -108,8 +125,8 @@ def codec_for(label: str | bytes | None) -> str | None:
         name = codecs.lookup(key).name
     except LookupError:
         return None
-    if not _is_text_codec(name):
-        return None  # "base64", "rot13", "zlib" ... are codecs, not charsets
+    if name in _NOT_CHARSETS or not _is_text_codec(name):
+        return None  # "base64", "rot13", "zlib", "utf-7" ... are codecs, not web charsets
     return _WHATWG.get(name, name)
 
 
@@ -192,10 +209,23 @@ def sniff(
 def decode_verbose(
     data: bytes, declared: str | None = None, *, html: bool = True, where: str = ""
 ) -> Decoded:
-    """Decode ``data`` by the rules above, never failing; also says which codec and why."""
+    """Decode ``data`` by the rules above, never failing; also says which codec and why.
+
+    The text is always valid Unicode (no lone surrogates), so it can be written anywhere.
+    """
     encoding, source = sniff(data, declared, html=html, where=where)
     body = data[_bom_length(encoding) :] if source == "bom" else data
-    return Decoded(body.decode(encoding, "replace"), encoding, source)
+    try:
+        text = body.decode(encoding, "replace")
+    except (UnicodeError, LookupError) as exc:  # a codec that fails even with "replace"
+        log.debug("decoding as %s failed (%s); reading as UTF-8", encoding, exc)
+        text, encoding, source = body.decode("utf-8", "replace"), "utf-8", "fallback"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # Lone surrogates break every writer downstream (SQLite, traces, JSON).
+        text = _SURROGATE.sub("\ufffd", text)
+    return Decoded(text, encoding, source)
 
 
 def decode(data: bytes, declared: str | None = None, *, html: bool = True, where: str = "") -> str:
