@@ -1,9 +1,9 @@
 from webqa.records import Page
-from webqa.textmatch import PageText, fold
+from webqa.textmatch import PageMatcher, fold
 
 
 def page(*lines):
-    return PageText(Page("u", "https://e.org/p", "T", list(lines)))
+    return PageMatcher(Page("u", "https://e.org/p", "T", list(lines)))
 
 
 def test_fold_ignores_case_space_quotes_dashes():

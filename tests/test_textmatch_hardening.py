@@ -3,7 +3,7 @@
 import time
 
 from webqa.records import Page
-from webqa.textmatch import PageMatcher, PageText
+from webqa.textmatch import PageMatcher
 
 
 def matcher(lines):
@@ -39,10 +39,6 @@ def test_span_is_the_shortest_reading():
 def test_overlapping_starts_are_all_seen():
     text = matcher(["aaab"])
     assert text.quote("aa━b").text == "aab"
-
-
-def test_old_name_is_an_alias():
-    assert PageText is PageMatcher
 
 
 def test_diacritics_and_hyphens_fold():

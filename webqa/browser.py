@@ -267,7 +267,8 @@ class Browser:
             raise InvalidAction(prompts.message("quote_results"))
         if len(self.quotes) >= lim.max_quotes:
             raise InvalidAction(prompts.message("quote_limit", limit=lim.max_quotes))
-        span = self._matcher(page).quote(text, near_line=view.top,
+        # The middle of the screen: a match at its bottom beats one just above it.
+        span = self._matcher(page).quote(text, near_line=view.top + lim.window // 2,
                                           max_chars=lim.max_quote_chars)
         if span is None:
             raise InvalidAction(self._not_on_page(page, text))

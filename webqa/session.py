@@ -151,7 +151,7 @@ class Session:
         from .llm import ChatClient
         from .policies.llm import LLMPolicy
 
-        client = ChatClient.from_env(**llm)
+        client = ChatClient.from_env(**llm, on_retry=self._notice)
         if client is None:
             if policy == "llm":
                 raise ConfigError("no LLM configured: pass --model / --base-url or set "

@@ -19,7 +19,7 @@ from difflib import SequenceMatcher
 from .records import Page
 from .render.layout import MARKER_RE
 
-__all__ = ["PageMatcher", "PageText", "Span", "fold"]
+__all__ = ["PageMatcher", "Span", "fold"]
 
 _FOLD = {
     "‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "`": "'", "´": "'",
@@ -283,8 +283,6 @@ class PageMatcher:
         return bisect_right(self._starts, pos) - 1
 
 
-#: The former name of :class:`PageMatcher`, kept while callers move to the new one.
-PageText = PageMatcher
 
 
 def _fold_line(line: str) -> str:
