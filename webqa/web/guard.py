@@ -54,8 +54,8 @@ _SHARED = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _ALLOW_HINT = "pass --allow-private to reach private networks"
 _METADATA_HINT = (
-    "the cloud metadata service stays refused with --allow-private; only "
-    "FetchConfig(allow_metadata=True) reaches it"
+    "it stays refused even with --allow-private; only --allow-metadata "
+    "(allow_metadata=True) reaches it"
 )
 
 log = logging.getLogger("webqa.web")
