@@ -28,7 +28,7 @@ from .answer import check_markers, citations_for
 from .browser import Browser, Limits, Outcome
 from .commands import Command, clip, parse
 from .errors import ActionError, FetchError, ModelError
-from .observation import observe
+from .observation import Observation, observe
 from .policies import Policy, Reply
 from .protocols import PageLoader
 from .records import Answer, Page, Quote, Status, Usage
@@ -98,7 +98,12 @@ def _writer(to: TraceTo | TraceWriter) -> TraceWriter | None:
 
 
 class Run:
-    """One question's browsing: its browser, policy state, counters and trace."""
+    """One question's browsing: its browser, policy state, counters and trace.
+
+    :meth:`execute` runs the whole loop with the agent's policy. A front end that drives the
+    browser itself (an MCP session) uses the same pieces: :meth:`begin`, then :meth:`observe`
+    and :meth:`step` per action, then :meth:`end` — so its trace is like any run's.
+    """
 
     def __init__(self, agent: Agent, question: str, trace: TraceWriter | None,
                  on_step: Callable[[StepInfo], None] | None) -> None:
@@ -109,13 +114,27 @@ class Run:
         self.shown: list[str] = []  # each action as typed, without its failure note
         self.outcomes: list[Outcome] = []
         self.policy: Policy | None = None
+        self._started = time.monotonic()
+
+    def begin(self) -> None:
+        """Start the clock and write the trace's ``run`` event."""
+        self._started = time.monotonic()
+        self._event("run", format=FORMAT, question=self.question, config=self.agent.config,
+                    versions={"webqa": __version__}, started=time.time())
+
+    def end(self, answer: Answer, **extra: Any) -> Answer:
+        """Write the ``end`` event (with ``extra`` fields) and close the trace."""
+        self.usage.seconds = round(time.monotonic() - self._started, 3)
+        answer.trace_path = str(self.trace.path) if self.trace else None
+        self._event("end", status=answer.status, error=answer.error, usage=self.usage, **extra)
+        if self.trace:
+            self.trace.close()
+        return answer
 
     def execute(self) -> Answer:
         """Run the question to its end; the trace always gets its ``end`` event."""
-        started, usage = time.monotonic(), self.usage
-        self._event("run", format=FORMAT, question=self.question, config=self.agent.config,
-                    versions={"webqa": __version__}, started=time.time())
-        answer = Answer(self.question, "", [], "error", usage, error="interrupted")
+        self.begin()
+        answer = Answer(self.question, "", [], "error", self.usage, error="interrupted")
         extra: dict[str, Any] = {}
         try:
             self.policy = self.agent.policy.start(self.question)
@@ -133,11 +152,7 @@ class Run:
             extra = {"exception": {"type": type(exc).__name__, "message": str(exc),
                                    "traceback": traceback.format_exc(limit=20)}}
         finally:
-            usage.seconds = round(time.monotonic() - started, 3)
-            answer.trace_path = str(self.trace.path) if self.trace else None
-            self._event("end", status=answer.status, error=answer.error, usage=usage, **extra)
-            if self.trace:
-                self.trace.close()
+            self.end(answer, **extra)
         return answer
 
     def _browse(self) -> tuple[Status, str | None]:
@@ -145,17 +160,9 @@ class Run:
         assert self.policy is not None
         last: Outcome | None = None
         while usage.actions < max_actions:
-            obs = observe(self.question, self.browser, self.past, max_actions - usage.actions, last)
+            obs = self.observe()
             started = time.monotonic()
-            reply = self.policy.act(obs)
-            usage.actions += 1
-            if reply.llm_calls:
-                usage.add_llm(reply.prompt_tokens, reply.completion_tokens)
-            cmd, last = self._execute(reply.text)
-            self.past.append(_past_action(cmd, reply.text, last))
-            self.shown.append(_shown(cmd, reply.text, last))
-            self.outcomes.append(last)
-            self._step(obs.text, reply, cmd, last, started)
+            last = self.step(self.policy.act(obs), obs.text, started=started)
             if last.kind == "end" and last.ok:
                 return ("answered", None) if last.end == "answer" else ("refused", last.end)
             if self.browser.quotes_full:
@@ -164,10 +171,37 @@ class Run:
                 return "stuck", stuck
         return "budget_exhausted", None
 
-    def _execute(self, text: str) -> tuple[Command | None, Outcome]:
-        cmd = None
+    def observe(self) -> Observation:
+        """What the policy sees now."""
+        return observe(self.question, self.browser, self.past,
+                       self.agent.max_actions - self.usage.actions,
+                       self.outcomes[-1] if self.outcomes else None)
+
+    def step(self, reply: Reply, observation: str, *, command: Command | ActionError | None = None,
+             started: float | None = None) -> Outcome:
+        """Carry out one action and record it (counters, past actions, the ``step`` event).
+
+        The action is ``reply.text`` parsed, or ``command`` when the caller parsed it already
+        (a tool call), or ``command``'s error when it could not be read.
+        """
+        started = time.monotonic() if started is None else started
+        self.usage.actions += 1
+        if reply.llm_calls:
+            self.usage.add_llm(reply.prompt_tokens, reply.completion_tokens)
+        cmd, outcome = self._execute(reply.text, command)
+        self.past.append(_past_action(cmd, reply.text, outcome))
+        self.shown.append(_shown(cmd, reply.text, outcome))
+        self.outcomes.append(outcome)
+        self._step(observation, reply, cmd, outcome, started)
+        return outcome
+
+    def _execute(self, text: str, given: Command | ActionError | None
+                 ) -> tuple[Command | None, Outcome]:
+        cmd = given if isinstance(given, Command) else None
         try:
-            cmd = parse(text)
+            if isinstance(given, ActionError):
+                raise given
+            cmd = cmd or parse(text)
             return cmd, self.browser.execute(cmd)
         except (ActionError, FetchError) as exc:
             if not isinstance(exc, FetchError):
@@ -187,6 +221,11 @@ class Run:
         if len(tail) >= REPEATS and len(set(recent)) == 1:
             return f"the same action failed {REPEATS} times in a row: {recent[0]}"
         return None
+
+    def answer(self, status: Status = "answered", reason: str | None = None) -> Answer:
+        """The answer phase: the policy writes the answer from the quotes (or the run ends
+        with ``status`` and ``reason`` when there is nothing to answer from)."""
+        return self._answer(status, reason)
 
     def _answer(self, status: Status, reason: str | None) -> Answer:
         quotes, usage = self.browser.quotes, self.usage
