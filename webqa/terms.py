@@ -72,16 +72,32 @@ def title_phrases(text: str, limit: int = 10) -> list[str]:
     "Dedicated to You".
     """
     text = text.replace("\u201c", '"').replace("\u201d", '"').replace("\u2019", "'")
-    found = [m.group(1).strip(" ,.?!;:") for m in _QUOTED.finditer(text)]
+    out: list[str] = []
+    seen: set[str] = set()
+
+    def add(phrase: str) -> None:
+        low = phrase.lower()
+        if phrase and phrase not in seen and low not in _LEAD and low not in STOPWORDS:
+            seen.add(phrase)
+            out.append(phrase)
+
+    for m in _QUOTED.finditer(text):
+        if len(out) >= limit:
+            return out
+        add(m.group(1).strip(" ,.?!;:"))
     run: list[str] = []
 
     def flush() -> None:
+        # Every prefix of a long run is a phrase: stop at ``limit`` so a run of n capitalised
+        # words costs O(limit * n), not O(n^2).
         starts = [0, 1] if run and run[0].lower() in _LEAD else [0]
         for start in starts:
             for end in range(len(run), start, -1):
+                if len(out) >= limit:
+                    break
                 last = run[end - 1]
                 if last[0].isupper() or (last[0].isdigit() and end - start > 1):
-                    found.append(" ".join(run[start:end]))
+                    add(" ".join(run[start:end]))
         run.clear()
 
     for token in text.split():
@@ -93,15 +109,11 @@ def title_phrases(text: str, limit: int = 10) -> list[str]:
             flush()
         inner = bool(run) and (word.lower() in _CONNECT or word[:1].isdigit())
         if word and (word[0].isupper() or inner):
-            run.append(word)
+            if len(out) < limit:
+                run.append(word)
         else:
             flush()
         if possessive or token[-1] in ',.?!;:"':
             flush()
     flush()
-    out: list[str] = []
-    for phrase in found:
-        low = phrase.lower()
-        if phrase and phrase not in out and low not in _LEAD and low not in STOPWORDS:
-            out.append(phrase)
-    return out[:limit]
+    return out
