@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from webqa.records import Answer, Citation, Document, Usage
-from webqa.scoring import (citations_verbatim, first_sentence, first_sentence_correct,
-                           is_correct, score, sentences, token_f1)
+from webqa.scoring import (
+    citations_verbatim,
+    first_sentence,
+    first_sentence_correct,
+    is_correct,
+    score,
+    sentences,
+    token_f1,
+)
 
 
 def test_containment_is_whole_words_ignoring_case_accents_and_markers() -> None:
