@@ -12,8 +12,7 @@ import json
 import re
 import sys
 import threading
-import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 
 from .errors import ConfigError, WebQAError
 from .records import Answer, Usage
+from .scoring import is_correct
 from .session import Session
 
 __all__ = ["Item", "read_questions", "run_batch", "is_correct", "InOrder"]
@@ -59,19 +59,6 @@ def read_questions(path: str | Path) -> list[Item]:
     if not items:
         raise ConfigError(f"no questions in {path}")
     return items
-
-
-def _norm(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
-
-
-def is_correct(answer_text: str, golds: Iterable[str]) -> bool:
-    """Whether a gold answer appears in the answer, as whole words, ignoring case, accents and
-    punctuation."""
-    hay = f" {_norm(answer_text)} "
-    return any(f" {_norm(g)} " in hay for g in golds if _norm(g))
 
 
 def run_batch(items: list[Item], *, concurrency: int = 4, traces: str | Path | bool | None = None,
