@@ -9,6 +9,7 @@ loses nothing finished when the batch is interrupted.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sys
 import threading
@@ -24,6 +25,8 @@ from .scoring import is_correct
 from .session import Session
 
 __all__ = ["Item", "read_questions", "run_batch", "is_correct", "InOrder"]
+
+log = logging.getLogger("webqa")
 
 
 @dataclass
@@ -90,6 +93,10 @@ def run_batch(items: list[Item], *, concurrency: int = 4, traces: str | Path | b
             answer = session.ask(item.question, trace=trace)
         except WebQAError as exc:
             answer = Answer(item.question, "", [], "error", Usage(), error=str(exc))
+        except Exception as exc:  # a bug in one run must not end the others
+            log.error("webqa: question %r failed", item.id, exc_info=True)
+            answer = Answer(item.question, "", [], "error", Usage(),
+                            error=f"{type(exc).__name__}: {exc}")
         if on_answer:
             on_answer(index, item, answer)
         return answer
