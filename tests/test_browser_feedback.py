@@ -144,3 +144,27 @@ def test_results_fit_one_screen_say_their_range_and_page_on():
         run(browser, "Scrolled down 1")
     run(browser, "Back")
     assert browser.view.page.lines[0] == "Results 11–20 for: okapi"
+
+
+def test_open_takes_a_page_title_and_suggests_close_ones():
+    pages = {"https://e.org/ray.html": "<title>Ray Charles – Wiki</title><p>Singer.</p>",
+             "https://e.org/hank.html": "<title>Hank Crawford – Wiki</title><p>Hank played "
+                                        "with Ray Charles.</p>"}
+    corpus = MemoryCorpus(pages)
+    browser = Browser(WebLoader(corpus, corpus))
+    outcome = run(browser, "Open Hank Crawford")
+    assert outcome.url == "https://e.org/hank.html"
+    with pytest.raises(InvalidAction, match="No page is titled 'Hank Crawfurd Ray'.*Hank Crawford"):
+        run(browser, "Open Hank Crawfurd Ray")
+    # A Wikipedia URL in an offline corpus opens the article of that title.
+    assert run(browser, "Open https://en.wikipedia.org/wiki/Ray_Charles").url == (
+        "https://e.org/ray.html")
+    assert run(browser, "Open hank.html").url == "https://e.org/hank.html"  # still a path
+
+
+def test_a_result_opens_at_the_passage_that_matched_the_search(browser):
+    run(browser, "Search retries default")
+    outcome = run(browser, "Clicked on link 0")
+    assert outcome.match_line is not None and browser.view.top > 10
+    assert any("retries" in line for line in browser.window()[1])
+    assert "best matches the search" in outcome.summary()

@@ -12,9 +12,12 @@ cannot apply raises :class:`ActionError`; a page that could not be had raises
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
+from urllib.parse import unquote
 
 from . import prompts
 from .commands import Command, Kind, clip
@@ -23,6 +26,7 @@ from .pages import parse_search_key, search_key
 from .protocols import PageLoader
 from .records import Page, Quote
 from .textmatch import PageMatcher
+from .terms import query_terms, stem, words
 from .urls import join, strip_fragment
 
 __all__ = ["Browser", "View", "Limits", "Outcome", "Failure", "FIND_CONTEXT"]
@@ -122,6 +126,8 @@ class Outcome:
             return m("searched", results=self.results)
         if self.kind in ("click", "open"):
             text = m("opened", title=self.title or "", line=self.line or 0)
+            if self.match_line is not None:
+                text += " " + m("opened_at_match")
             if self.redirected_from:
                 text += " " + m("redirected", url=self.redirected_from)
             return text
@@ -225,7 +231,32 @@ class Browser:
         return self._goto(link.url, "click")
 
     def _open(self, url: str) -> Outcome:
-        return self._goto(url, "open")
+        if not _looks_like_url(url):
+            return self._open_title(url)
+        wiki = _WIKI.match(url)
+        try:
+            return self._goto(url, "open")
+        except FetchError:
+            if not wiki:
+                raise
+        # A Wikipedia URL in an offline copy of Wikipedia (a ZIM): the same article by title.
+        return self._open_title(unquote(wiki.group(1)).replace("_", " "))
+
+    def _open_title(self, title: str) -> Outcome:
+        """Open the page titled ``title`` (searched for; titles compared loosely), or say
+        which titles come closest."""
+        page = self.loader.search(title)
+        wanted = _title_key(title)
+        for link in page.links.values():
+            if _title_key(link.text) == wanted or _title_key(link.text).startswith(wanted + " "):
+                return self._goto(link.url, "open")
+        close = difflib.get_close_matches(title, [link.text for link in page.links.values()],
+                                          n=3, cutoff=0.3) or [
+            link.text for link in list(page.links.values())[:3]]
+        if close:
+            raise InvalidAction(prompts.message("no_title", title=clip(title),
+                                                close="; ".join(clip(t, 80) for t in close)))
+        raise InvalidAction(prompts.message("no_title_at_all", title=clip(title)))
 
     def _goto(self, url: str, kind: Kind) -> Outcome:
         if self.view and self.view.page.url:
@@ -236,15 +267,24 @@ class Browser:
             page = current  # a link within the page: no fetch, a new view at the anchor
         else:
             page = self._pages.get(base) or self.loader.open(base)
+        searched = (parse_search_key(current.key) if current is not None and not current.url
+                    else None)
         self._show(base, page)
         view = self.history[-1]
-        anchors: dict[str, int] = getattr(page, "anchors", {})
-        if fragment and fragment in anchors:
-            view.top = min(anchors[fragment], max(len(page.lines) - 1, 0))
+        best = None
+        if fragment and fragment in page.anchors:
+            view.top = min(page.anchors[fragment], max(len(page.lines) - 1, 0))
+        elif searched and kind == "click":
+            # A result opens at the passage that matched the search, as its snippet did.
+            best = _best_line(page.lines, searched[0])
+            if best is not None and best >= self.limits.window:
+                view.top = max(best - FIND_CONTEXT, 0)
+            else:
+                best = None
         final = strip_fragment(page.url)
         moved = final and final != base and not base.startswith("search:")
         return Outcome(kind, title=page.title, url=page.url, line=view.top,
-                       redirected_from=base if moved else None)
+                       match_line=best, redirected_from=base if moved else None)
 
     def _find(self, text: str) -> Outcome:
         view = self._require_view()
@@ -361,3 +401,39 @@ def _match_lines(matcher: PageMatcher, text: str) -> list[int]:
         lines.append(line)
         line = matcher.find(text, from_line=line + 1)
     return lines
+
+
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
+_WIKI = re.compile(r"^https?://[a-z-]+\.(?:m\.)?wikipedia\.org/wiki/([^?#]+)", re.I)
+
+
+def _looks_like_url(text: str) -> bool:
+    """A URL or a path relative to the page (``lens.html``, ``../a/b``, ``#part``), not a
+    page title."""
+    return bool(_SCHEME.match(text)) or text.startswith(("/", ".", "#")) or (
+        " " not in text and ("/" in text or text.lower().endswith((".html", ".htm", ".md",
+                                                                     ".txt", ".pdf"))))
+
+
+def _title_key(title: str) -> str:
+    """A title compared loosely: its words, lower-cased, without a site suffix after a dash
+    or bar ("Neptune – Solar System Field Guide" reads as "neptune")."""
+    head = re.split(r"\s[–—|-]\s", title, maxsplit=1)[0]
+    return " ".join(words(head))
+
+
+def _best_line(lines: list[str], query: str, span: int = 3) -> int | None:
+    """The first line of the ``span``-line passage holding the most of the query's words
+    (at least two, or the only one)."""
+    wanted = {stem(w) for w in query_terms(query)}
+    if not wanted:
+        return None
+    found = [wanted & {stem(w) for w in words(line)} for line in lines]
+    best, best_line = min(2, len(wanted)) - 1, None
+    for i in range(len(lines)):
+        have = len(set().union(*found[i:i + span]))
+        if have > best:
+            best, best_line = have, next(j for j in range(i, i + span) if found[j])
+            if have == len(wanted):
+                break
+    return best_line
