@@ -25,8 +25,8 @@ from .errors import ActionError, FetchError, FormatError, InvalidAction, SearchE
 from .pages import parse_search_key, search_key
 from .protocols import PageLoader
 from .records import Page, Quote
-from .textmatch import PageMatcher
 from .terms import query_terms, stem, words
+from .textmatch import PageMatcher
 from .urls import join, strip_fragment
 
 __all__ = ["Browser", "View", "Limits", "Outcome", "Failure", "FIND_CONTEXT"]
