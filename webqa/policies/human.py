@@ -46,16 +46,16 @@ class HumanPolicy:
         """Show the numbered quotes and read the answer text (cite them as [n]); an empty
         line asks again (end of input gives up)."""
         listing = "\n".join(f"[{i}] {q.title}: {q.text}" for i, q in enumerate(quotes, 1))
-        self._show(f"♦Quotes\n{listing}\n\n" + (f"{feedback}\n" if feedback else "")
-                   + "Write the answer, citing quotes as [n]:")
         while True:
+            self._show(f"♦Quotes\n{listing}\n\n" + (f"{feedback}\n" if feedback else "")
+                       + "Write the answer, citing quotes as [n]:")
             try:
                 text = self._read("answer> ").strip()
             except EOFError:
                 return Reply("")
             if text:
                 return Reply(text)
-            self._show(prompts.message("answer_empty"))
+            feedback = prompts.message("answer_empty")
 
 
 def enable_line_editing(history_file: str) -> None:
