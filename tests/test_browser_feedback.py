@@ -168,3 +168,26 @@ def test_a_result_opens_at_the_passage_that_matched_the_search(browser):
     assert outcome.match_line is not None and browser.view.top > 10
     assert any("retries" in line for line in browser.window()[1])
     assert "best matches the search" in outcome.summary()
+
+
+def test_browse_asks_again_for_an_empty_answer():
+    from webqa.policies.human import HumanPolicy
+    from webqa.records import Quote
+
+    typed = iter(["", "   ", "Galle found it [1]."])
+    shown: list[str] = []
+    policy = HumanPolicy(lambda prompt: next(typed), shown.append)
+    reply = policy.answer("Who?", [Quote("https://e.org/a", "A", "Galle found Neptune.")])
+    assert reply.text == "Galle found it [1]."
+    assert len(shown) == 3 and "answer is empty" in shown[-1] and "[1] A:" in shown[-1]
+
+
+def test_results_drop_the_site_name_every_title_repeats():
+    pages = {f"https://e.org/p{i}.html": f"<title>Topic {i} — Field Guide</title><p>okapi</p>"
+             for i in range(4)}
+    corpus = MemoryCorpus(pages)
+    browser = Browser(WebLoader(corpus, corpus))
+    run(browser, "Search okapi")
+    lines = browser.view.page.lines
+    assert "【0†Topic 0†e.org】" in lines[1] and "Field Guide" not in "\n".join(lines)
+    assert browser.view.page.links[0].text == "Topic 0 — Field Guide"  # the link keeps it all

@@ -9,6 +9,7 @@ in a trace instead, for offline replay.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 
 from .errors import FetchError
@@ -106,9 +107,11 @@ def results_page(query: str, hits: Iterable[SearchResult], *, width: int = 100,
     lines = [prompts.message("results_header", first=offset + 1, last=offset + len(hits),
                              query=shown) if hits else prompts.message("no_results", query=shown)]
     links: dict[int, Link] = {}
+    suffix = _shared_suffix([hit.title for hit in hits])
     for i, hit in enumerate(hits, offset):
         links[i] = Link(i, hit.url, hit.title)
-        lines.append(_clip(f"{marker(i, clean_text(hit.title) or hit.url, domain(hit.url))} "
+        title = hit.title[: len(hit.title) - len(suffix)] if suffix else hit.title
+        lines.append(_clip(f"{marker(i, clean_text(title) or hit.url, domain(hit.url))} "
                            f"{clean_text(hit.url)}", 2 * width))
         if hit.snippet:
             lines.append(_clip("  " + clean_text(" ".join(hit.snippet.split())), width))
@@ -116,6 +119,18 @@ def results_page(query: str, hits: Iterable[SearchResult], *, width: int = 100,
         lines.append(prompts.message("more_results"))
     return Page(key=search_key(query, offset), url="",
                 title=f"Search results for: {clean_text(query)}", lines=lines, links=links)
+
+
+_SITE_SUFFIX = re.compile(r"\s[—–|·-]\s[^—–|·]+$")
+
+
+def _shared_suffix(titles: list[str]) -> str:
+    """The site name every title repeats (" — Python 3.11.2 documentation"), when at least
+    three titles end with the same one: shown once per page of results is enough."""
+    found = [m.group(0) for t in titles if (m := _SITE_SUFFIX.search(t))]
+    if len(titles) < 3 or len(found) != len(titles) or len(set(found)) != 1:
+        return ""
+    return found[0]
 
 
 def _clip(line: str, width: int) -> str:
