@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
+from . import prompts
 from .errors import FetchError
 from .lru import LRU
 from .protocols import DocumentSource, SearchEngine
 from .records import Link, Page, SearchResult
 from .render import render_document
-from . import prompts
 from .render.layout import clean_text, marker
 from .urls import domain, strip_fragment
 
