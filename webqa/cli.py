@@ -282,6 +282,13 @@ def _model_flags(p: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="deadline for each LLM call, before retries (default: %(default)g)",
     )
+    p.add_argument(
+        "--protocol",
+        choices=("text", "tools"),
+        default="text",
+        help="how the LLM drives the browser: text commands (any chat model) or function "
+        "tool calls (tool-capable models) (default: %(default)s)",
+    )
 
 
 def _limit_flags(p: argparse.ArgumentParser) -> None:

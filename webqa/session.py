@@ -28,8 +28,9 @@ __all__ = ["Session", "ask", "PROTOCOLS"]
 
 log = logging.getLogger("webqa")
 
-#: How a model drives the browser: WebGPT's text commands.
-PROTOCOLS = ("text",)
+#: How a model drives the browser: WebGPT's text commands, or the same commands as function
+#: tools (:mod:`webqa.policies.tools`).
+PROTOCOLS = ("text", "tools")
 
 #: Said once when no LLM is configured and the extractive policy runs instead.
 NO_LLM = ("webqa: no LLM configured (WEBQA_MODEL / OPENAI_BASE_URL); using the extractive "
@@ -77,7 +78,7 @@ class Session:
                 allow_metadata=allow_metadata, block=block, searxng_url=searxng_url,
                 check_network=check_network)
             policy_obj, model_info = self._open_policy(
-                policy, model=model, base_url=base_url, api_key=api_key,
+                policy, protocol=protocol, model=model, base_url=base_url, api_key=api_key,
                 temperature=temperature, seed=seed, timeout=timeout)
         except BaseException:
             self.close()
@@ -137,7 +138,8 @@ class Session:
             network_check(live_engine)
         return live_engine, source or live_source
 
-    def _open_policy(self, policy: str | Policy, **llm: Any) -> tuple[Policy, dict[str, Any]]:
+    def _open_policy(self, policy: str | Policy, *, protocol: str = "text",
+                     **llm: Any) -> tuple[Policy, dict[str, Any]]:
         if not isinstance(policy, str):
             client = getattr(policy, "client", None)
             return policy, {"model": getattr(client, "model", None),
@@ -146,6 +148,9 @@ class Session:
 
         if policy not in ("auto", "llm", "extractive"):
             raise ConfigError(f"unknown policy {policy!r}: use auto, llm or extractive")
+        if policy == "extractive" and protocol == "tools":
+            raise ConfigError("--protocol tools is how an LLM calls the browser's tools; the "
+                              "extractive policy uses no LLM (use --protocol text)")
         if policy == "extractive":
             return ExtractivePolicy(), {"model": None, "base_url": None}
         from .llm import ChatClient
@@ -153,7 +158,7 @@ class Session:
 
         client = ChatClient.from_env(**llm, on_retry=self._notice)
         if client is None:
-            if policy == "llm":
+            if policy == "llm" or protocol == "tools":
                 raise ConfigError("no LLM configured: pass --model / --base-url or set "
                                   "WEBQA_MODEL or OPENAI_BASE_URL")
             self._notice(NO_LLM)
@@ -161,6 +166,10 @@ class Session:
         self._closers.append(client.close)
         describe = getattr(client, "describe", None)
         self._notice(f"webqa: using {describe() if describe else client.model}")
+        if protocol == "tools":
+            from .policies.tools import ToolsPolicy
+
+            return ToolsPolicy(client), {"model": client.model, "base_url": client.base_url}
         return LLMPolicy(client), {"model": client.model, "base_url": client.base_url}
 
     # -- use --------------------------------------------------------------------------------
