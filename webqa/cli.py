@@ -70,7 +70,21 @@ EXAMPLES = {
         "webqa show demos/traces/neptune-discovery.jsonl --html neptune.html",
     ],
     "replay": ["webqa replay demos/traces/neptune-discovery.jsonl"],
-    "export": ["webqa export demos/traces/*.jsonl -o finetune.jsonl"],
+    "export": [
+        "webqa export demos/traces/*.jsonl -o finetune.jsonl",
+        "webqa export runs/dev/traces/*.jsonl --status answered --correct --results "
+        "runs/dev/results.jsonl -o sft.jsonl",
+        "webqa export comparisons.jsonl --format dpo -o dpo.jsonl",
+    ],
+    "eval": [
+        "webqa eval demos/solar-system-questions.jsonl --corpus demos/solar-system --out runs/demo",
+        "webqa eval questions.jsonl --corpus wiki.zim --out runs/b4 --best-of 4 --temperature 0.8",
+        "webqa eval questions.jsonl --corpus /shared/wiki.zim --out runs/r --ray head:6379",
+    ],
+    "compare": [
+        "webqa compare runs/a/traces/q1.jsonl runs/b/traces/q1.jsonl -o comparisons.jsonl",
+        "webqa compare runs/b4 --judge -o comparisons.jsonl",
+    ],
 }
 
 
@@ -175,9 +189,124 @@ def _replay(p: argparse.ArgumentParser) -> None:
 
 
 def _export(p: argparse.ArgumentParser) -> None:
-    p.add_argument("traces", nargs="+", metavar="TRACE", help="webqa traces (.jsonl) to convert")
+    p.add_argument(
+        "traces",
+        nargs="+",
+        metavar="FILE",
+        help="webqa traces (.jsonl) to convert; comparison files for --format dpo/comparisons",
+    )
     p.add_argument(
         "-o", "--output", required=True, metavar="PATH", help="the JSONL file to write (required)"
+    )
+    p.add_argument(
+        "--format",
+        choices=("sft", "dpo", "comparisons"),
+        default="sft",
+        help="sft: OpenAI chat fine-tuning examples; dpo: prompt/chosen/rejected from "
+        "comparisons; comparisons: webgpt_comparisons rows (default: %(default)s)",
+    )
+    p.add_argument(
+        "--status",
+        action="append",
+        metavar="STATUS",
+        help="only traces whose run ended with this status (answered, refused, stuck, ...); "
+        "repeatable (default: all)",
+    )
+    p.add_argument(
+        "--correct",
+        action="store_true",
+        help="only traces whose answer is correct in --results (default: all)",
+    )
+    p.add_argument(
+        "--results",
+        metavar="PATH",
+        help="an eval results.jsonl that grades the traces, for --correct "
+        "(default: results.jsonl beside a traces/ folder)",
+    )
+
+
+def _eval(p: argparse.ArgumentParser) -> None:
+    p.add_argument("questions", help="JSONL file ('question', optional 'id' and 'answers')")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="folder for traces/, results.jsonl and summary.json; an existing one is resumed",
+    )
+    p.add_argument(
+        "-j",
+        "--concurrency",
+        type=int,
+        default=4,
+        metavar="N",
+        help="questions answered at the same time (default: %(default)s)",
+    )
+    p.add_argument(
+        "--best-of",
+        type=int,
+        default=1,
+        metavar="N",
+        help="browse N samples per question and keep the best (default: %(default)s)",
+    )
+    p.add_argument(
+        "--scorer",
+        choices=("support", "judge", "reward"),
+        default="support",
+        help="how --best-of picks: support (citations and agreement), judge (the LLM), "
+        "reward (an HTTP reward model) (default: %(default)s)",
+    )
+    p.add_argument(
+        "--reward-url", metavar="URL", help="the reward endpoint, for --scorer reward"
+    )
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help="run the questions as Ray tasks: on the cluster at ADDRESS (HOST:PORT, auto), or "
+        "on a Ray instance started here when no address is given (default: no Ray)",
+    )
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="print a per-question table too"
+    )
+    _web_flags(p, trace=False)
+    _model_flags(p)
+    _limit_flags(p)
+    _quiet_flag(p)
+
+
+def _compare(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="PATH",
+        help="two traces of one question, or an eval folder run with --best-of "
+        "(its samples are compared in pairs)",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        default="comparisons.jsonl",
+        metavar="PATH",
+        help="JSONL file the comparisons are appended to (default: %(default)s)",
+    )
+    p.add_argument(
+        "--judge", action="store_true", help="ask the LLM judge instead of a person"
+    )
+    p.add_argument(
+        "--dataset", default="webqa", help="the question's dataset name (default: %(default)s)"
+    )
+    p.add_argument("--model", help="judge model (default: $WEBQA_MODEL, else the server's)")
+    p.add_argument(
+        "--base-url", metavar="URL", help="judge endpoint (default: $OPENAI_BASE_URL)"
+    )
+    p.add_argument("--api-key", metavar="KEY", help="API key (default: $OPENAI_API_KEY)")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="deadline for each judge call (default: %(default)g)",
     )
 
 
@@ -206,6 +335,20 @@ COMMANDS = {
     "show": ("print a trace as readable text, or as an HTML page", None, _show),
     "replay": ("replay a trace offline and check it reproduces", None, _replay),
     "export": ("turn traces into chat fine-tuning data (JSONL)", None, _export),
+    "eval": (
+        "evaluate on a question file: traces, scored results, summary",
+        "Answer and score every question of a file into a folder: one trace per question,\n"
+        "results.jsonl (answer, status, correct, first-sentence correct, token F1, citations\n"
+        "verbatim, actions, tokens, seconds) and summary.json. The same --out resumes.\n"
+        "Exit 0 unless every question failed.",
+        _eval,
+    ),
+    "compare": (
+        "compare two answers to one question (a person or --judge)",
+        "Show two answers to one question with their quotes and record which is better on\n"
+        "WebGPT's 5-point scale, as JSONL in the openai/webgpt_comparisons schema.",
+        _compare,
+    ),
 }
 
 

@@ -304,3 +304,109 @@ def run_export(args: argparse.Namespace) -> int:
     report = export_examples([Path(p) for p in args.traces], Path(args.output))
     print(report.message, file=sys.stderr)
     return 0 if report.examples else 1
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    """``webqa eval QUESTIONS --out DIR``: answer, score and keep every question; print the
+    summary table (and with ``--verbose`` one line per question). Exit 1 when all failed."""
+    from .evaluate import evaluate, read_eval_questions
+
+    _sigterm_as_interrupt()
+    err = _console(stderr=True)
+    quiet = args.quiet
+    items, problems = read_eval_questions(args.questions)
+    for problem in problems:
+        err.print(f"[yellow]webqa: {_escape(problem)}[/]")
+    options = _session_options(args, err)
+    if quiet:
+        options["notice"] = lambda text: None
+    bar: Any = None
+    if not quiet and err.is_terminal:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        bar = Progress("[progress.description]{task.description}", BarColumn(),
+                       MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True)
+
+    def report(row: dict[str, Any], done: int, total: int) -> None:
+        if bar is not None:
+            bar.update(task, completed=done, total=total)
+        elif not quiet:
+            mark = {True: " [green]correct[/]", False: " [red]wrong[/]"}.get(row["correct"], "")
+            err.print(f"[dim]{done:>4}/{total}[/] {_escape(row['id'])} {row['status']}{mark}")
+
+    run = dict(concurrency=args.concurrency, best_of=args.best_of, scorer=args.scorer,
+               reward_url=args.reward_url, ray=args.ray, problems=problems, on_result=report)
+    try:
+        if bar is not None:
+            with bar:
+                task = bar.add_task("eval", total=len(items))
+                summary = evaluate(items, args.out, **run, **options)
+        else:
+            summary = evaluate(items, args.out, **run, **options)
+    except KeyboardInterrupt:
+        print(f"webqa: interrupted; finished questions are in {args.out}", file=sys.stderr)
+        return 130
+    if args.verbose:
+        _print_results(items, args.out)
+    _print_summary(summary, args.out)
+    return 1 if summary.all_failed else 0
+
+
+def _print_results(items: list[Any], out: str) -> None:
+    from rich.table import Table
+
+    from .evaluate import load_results
+
+    rows = load_results(out)
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("id", "status", "correct", "first", "F1", "verbatim", "s", "answer"):
+        table.add_column(column, overflow="fold")
+    flag = {True: "yes", False: "no", None: "n/a"}
+    for item in items:
+        row = rows.get(item.id)
+        if row is None:
+            continue
+        table.add_row(_escape(item.id), row["status"], flag[row["correct"]],
+                      flag[row["first_sentence_correct"]],
+                      "n/a" if row["token_f1"] is None else f"{row['token_f1']:.2f}",
+                      flag[row["citations_verbatim"]], f"{row['seconds']:.1f}",
+                      _escape(_short(row["error"] or row["answer"] or "", 80)))
+    _console().print(table)
+
+
+def _print_summary(summary: Any, out: str) -> None:
+    from rich.table import Table
+
+    s = summary
+
+    def share(k: int, n: int) -> str:
+        return f"{k}/{n} ({100 * k / n:.1f}%)" if n else "n/a"
+
+    table = Table(title=f"webqa eval: {out}", show_header=False, show_edge=False)
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    rows = [
+        ("questions", f"{s.questions} ({s.ran} run now, {s.resumed} from earlier runs)"),
+        ("answered", share(s.answered, s.questions)),
+        ("failed", str(s.failed)),
+        ("correct (containment)", share(s.correct, s.graded)),
+        ("first sentence correct", share(s.first_sentence_correct, s.graded)),
+        ("token F1", "n/a" if s.token_f1 is None else f"{s.token_f1:.3f}"),
+        ("citations verbatim", share(s.citations_verbatim, s.citations)),
+        ("answers with every citation verbatim", share(s.answers_all_verbatim, s.answered)),
+        ("answer length (words)", "n/a" if s.words is None else f"{s.words:.1f}"),
+        ("seconds per question", "n/a" if s.seconds_per_question is None
+         else f"{s.seconds_per_question:.2f}"),
+        ("actions per question", "n/a" if s.actions_per_question is None
+         else f"{s.actions_per_question:.1f}"),
+        ("tokens", str(s.tokens)),
+        ("wall time (this run)", f"{s.wall_seconds:.1f} s"),
+    ]
+    if s.best_of > 1:
+        rows.append(("best of", f"{s.best_of}, chosen by {s.scorer}"))
+    others = {k: v for k, v in s.statuses.items() if k not in ("answered", "error")}
+    if others:
+        rows.append(("other statuses", ", ".join(f"{k} {v}" for k, v in sorted(others.items()))))
+    for name, value in rows:
+        table.add_row(name, value)
+    _console().print(table)
