@@ -14,17 +14,34 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from webqa.errors import ConfigError
 
 from .base import Corpus, IndexStats, Progress
 from .cache import index_dir, user_data_dir
-from .folder import FolderCorpus
-from .warc import WarcCorpus, is_warc
-from .zim import ZimCorpus
+
+if TYPE_CHECKING:
+    from .folder import FolderCorpus
+    from .warc import WarcCorpus
+    from .zim import ZimCorpus
 
 __all__ = ["Corpus", "IndexStats", "Progress", "open_corpus", "build_index", "FolderCorpus",
            "ZimCorpus", "WarcCorpus", "user_data_dir", "index_dir"]
+
+# Each kind is imported when first used: a folder needs neither libzim nor warcio, and
+# those imports are a good part of a short run's start-up time.
+_LAZY = {"FolderCorpus": ".folder", "WarcCorpus": ".warc", "ZimCorpus": ".zim"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _kind(path: Path) -> str:
@@ -34,6 +51,8 @@ def _kind(path: Path) -> str:
         return "folder"
     if path.suffix.lower() == ".zim":
         return "zim"
+    from .warc import is_warc
+
     if is_warc(path):
         return "warc"
     raise ConfigError(f"unknown corpus type: {path} (expected a folder, a .zim file, "
@@ -54,17 +73,23 @@ def open_corpus(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[st
     p = Path(path).expanduser()
     kind = _kind(p)
     if kind == "folder":
+        from .folder import FolderCorpus
+
         return FolderCorpus(p, cache_dir=cache_dir, progress=progress)
     if kind == "zim":
+        from .zim import ZimCorpus
+
         return ZimCorpus(p)
+    from .warc import WarcCorpus
+
     return WarcCorpus(p, cache_dir=cache_dir, progress=progress)
 
 
 def build_index(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None,
-                progress: Progress | None = None) -> IndexStats:
+                progress: Progress | None = None, full: bool = False) -> IndexStats:
     """Build or refresh the search index of the corpus at ``path`` and report what was done.
 
-    ``build_index(path, *, cache_dir=None, progress=None) -> IndexStats``
+    ``build_index(path, *, cache_dir=None, progress=None, full=False) -> IndexStats``
 
     - ``path``: a folder, ``.zim``, ``.warc`` or ``.warc.gz``.
     - ``cache_dir``: where indexes live (default ``<user data dir>/index``; the user data dir
@@ -72,6 +97,9 @@ def build_index(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[st
     - ``progress(done: int, total: int | None, item: str)``: called after each file (folder)
       or indexed record (WARC, ``total`` None); not called for ZIM archives, which carry
       their own index.
+    - ``full``: compare every file of a folder with the index (mtime and size), not only each
+      subfolder's mtime: this finds files rewritten in place in a large folder (``webqa index
+      --full PATH``).
 
     Folders are refreshed incrementally (only new or changed files are read, removed files
     leave the index); a WARC is re-indexed when its size or mtime changed. For a ZIM archive
@@ -82,14 +110,20 @@ def build_index(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[st
     kind = _kind(p)
     start = time.monotonic()
     if kind == "zim":
+        from .zim import ZimCorpus
+
         with ZimCorpus(p) as zim:
             count = zim.archive.article_count
             stats = IndexStats("zim", zim.path, None, documents=count, unchanged=count)
     else:
         corpus: FolderCorpus | WarcCorpus
         if kind == "folder":
-            corpus = FolderCorpus(p, cache_dir=cache_dir, progress=progress)
+            from .folder import FolderCorpus
+
+            corpus = FolderCorpus(p, cache_dir=cache_dir, progress=progress, full=full)
         else:
+            from .warc import WarcCorpus
+
             corpus = WarcCorpus(p, cache_dir=cache_dir, progress=progress)
         with corpus:
             stats = corpus.last_refresh or corpus.refresh()

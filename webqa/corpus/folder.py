@@ -3,8 +3,13 @@
 URLs are ``local://<folder name>/<relative/path>`` (path percent-encoded where needed; a file
 name that is not valid UTF-8 has its raw bytes percent-encoded, ``caf%E9.html``). The FTS5
 index lives in the cache directory and is refreshed incrementally: a file is re-read only
-when its mtime or size changed, and files that disappeared leave the index. Hidden files and
-folders and symbolic links are skipped; of a file over 32 MB only the start is indexed.
+when its mtime or size changed, and files that disappeared leave the index. An open compares
+only each folder's own mtime with the one stored, so its cost follows the number of folders,
+not files; a folder whose mtime moved is listed again. A file rewritten in place does not move
+its folder's mtime: small folders (``FULL_CHECK_FILES``) are compared file by file on every
+open, larger ones on demand (``webqa index --full``, ``build_index(path, full=True)``).
+Hidden files and folders and symbolic links are skipped; of a file over 32 MB only the start
+is indexed.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import errno
 import logging
 import os
 import re
+import stat
 import time
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, unquote_to_bytes, urlsplit
@@ -24,15 +30,21 @@ from .base import MAX_FETCH_BYTES, MAX_INDEX_CHARS, IndexStats, Progress, shorte
 from .fts import IndexedCorpus
 from .text import decode, html_title, html_to_text, markdown_title, markdown_to_text, valid_text
 
-__all__ = ["FolderCorpus", "SUFFIXES", "extract"]
+__all__ = ["FolderCorpus", "SUFFIXES", "FULL_CHECK_FILES", "extract"]
 
 log = logging.getLogger("webqa.corpus")
 
 #: File kinds a folder corpus indexes, with the content type ``fetch`` reports.
 SUFFIXES = {".html": "text/html", ".htm": "text/html", ".md": "text/markdown",
             ".txt": "text/plain"}
-# Commits during a long build, so an interrupted build keeps most of its work.
-_CHECKPOINT_EVERY = 2000
+# Commits during a long refresh, so an interrupted one keeps most of its work (a build from
+# scratch is one transaction into a side file).
+_CHECKPOINT_EVERY = 20_000
+#: A folder of at most this many indexed files is compared file by file on every open (a few
+#: milliseconds); a larger one only has its folders' mtimes compared (see ``_stale``).
+FULL_CHECK_FILES = 2_000
+# A folder mtime this close to now may yet move within the clock's resolution: not trusted.
+_RACY_NS = 2_000_000_000
 # Characters left as they are in URL paths; everything else (space, %, ?, #, ...) is escaped.
 _SAFE = "/()!$&'*+,;=:@~-._"
 _INDEX_PAGES = ("index.html", "index.htm", "README.md", "index.md")
@@ -84,108 +96,194 @@ class FolderCorpus(IndexedCorpus):
     """Search and fetch over a folder of pages (see the module docstring)."""
 
     kind = "folder"
+    _reports_unchanged = True
 
     def __init__(self, root: str | os.PathLike[str], *,
                  cache_dir: str | os.PathLike[str] | None = None, refresh: bool = True,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, full: bool = False) -> None:
         """Open the folder's index, bring it up to date unless ``refresh`` is False.
 
-        Raises ``ConfigError`` when the folder is missing or holds no indexable file.
+        ``full``: compare every file's mtime and size with the index, not only each
+        folder's mtime (see :meth:`_stale`). Raises ``ConfigError`` when the folder is
+        missing or holds no indexable file.
         """
         self.root = Path(root).expanduser().resolve()
         if not self.root.is_dir():
             raise ConfigError(f"corpus folder does not exist: {self.root}")
         super().__init__(self.root, _label(self.root), cache_dir=cache_dir, progress=progress,
-                         update=refresh)
+                         update=refresh, full=full)
 
     def _empty_message(self) -> str:
         return f"no indexable files ({', '.join(SUFFIXES)}) in {self.root}"
 
     # -- indexing -------------------------------------------------------------------------
-    def _scan(self, skipped: list[tuple[str, str]]) -> dict[str, tuple[str, str, float, int]]:
-        """``stored key -> (relative path, path, mtime, size)`` of every indexable file
-        (symbolic links are not followed: fetch would refuse a target outside the folder)."""
-        files: dict[str, tuple[str, str, float, int]] = {}
-        stack = [(str(self.root), "")]
-        while stack:
-            folder, prefix = stack.pop()
-            try:
-                entries = sorted(os.scandir(folder), key=lambda e: e.name)
-            except OSError as exc:
-                if prefix:
-                    skipped.append((_readable(prefix), f"unreadable: {exc.strerror or exc}"))
-                    log.warning("skipping folder %s: %s", _readable(folder), exc)
+    def _listing(self, rel: str, skipped: list[tuple[str, str]] | None
+                 ) -> tuple[list[tuple[str, str, str, float, int]], list[str]]:
+        """``([(stored key, relative path, path, mtime, size)], [relative subfolder path])``
+        of the indexable files and the subfolders directly in folder ``rel`` ("" or
+        ``"a/b/"``); symbolic links are not followed (fetch would refuse a target outside
+        the folder). Problems are appended to ``skipped`` when it is given."""
+        files: list[tuple[str, str, str, float, int]] = []
+        subfolders: list[str] = []
+        folder = os.path.join(self.root, rel) if rel else str(self.root)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            if rel and skipped is not None:
+                skipped.append((_readable(rel), f"unreadable: {exc.strerror or exc}"))
+                log.warning("skipping folder %s: %s", _readable(folder), exc)
+            return files, subfolders
+        keys: set[str] = set()
+        for entry in entries:
+            # Hidden files and folders (.git, .venv, ...) are tooling, not content.
+            if entry.name.startswith("."):
                 continue
-            for entry in entries:
-                # Hidden files and folders (.git, .venv, ...) are tooling, not content.
-                if entry.name.startswith("."):
-                    continue
-                rel = prefix + entry.name
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append((entry.path, rel + "/"))
-                    elif (os.path.splitext(entry.name)[1].lower() in SUFFIXES
-                          and entry.is_file(follow_symlinks=False)):
-                        st = entry.stat()
-                        key = _storable(rel)
-                        if key in files:
-                            skipped.append((_readable(rel), f"its name clashes with {key}"))
+            name = rel + entry.name
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    subfolders.append(name + "/")
+                elif (os.path.splitext(entry.name)[1].lower() in SUFFIXES
+                      and entry.is_file(follow_symlinks=False)):
+                    st = entry.stat()
+                    key = _storable(name)
+                    if key in keys:
+                        if skipped is not None:
+                            skipped.append((_readable(name), f"its name clashes with {key}"))
                             log.warning("skipping %s: its name clashes with %s",
-                                        _readable(rel), key)
-                            continue
-                        files[key] = (rel, entry.path, st.st_mtime, st.st_size)
-                except OSError as exc:
-                    skipped.append((_readable(rel), f"unreadable: {exc.strerror or exc}"))
-                    log.warning("skipping %s: %s", _readable(rel), exc)
-        return files
+                                        _readable(name), key)
+                        continue
+                    keys.add(key)
+                    files.append((key, name, entry.path, st.st_mtime, st.st_size))
+            except OSError as exc:
+                if skipped is not None:
+                    skipped.append((_readable(name), f"unreadable: {exc.strerror or exc}"))
+                    log.warning("skipping %s: %s", _readable(name), exc)
+        return files, subfolders
+
+    def _folder_mtime(self, rel: str) -> int | None:
+        """The mtime (ns) of folder ``rel``, None when it is gone or no longer a folder."""
+        try:
+            st = os.lstat(os.path.join(self.root, rel) if rel else self.root)
+        except OSError:
+            return None
+        return st.st_mtime_ns if stat.S_ISDIR(st.st_mode) else None
+
+    def _stale(self, full: bool = False) -> bool:
+        """Whether any indexed folder's mtime moved (a file added, removed or renamed in it,
+        which is also how most editors save). A file rewritten in place leaves its folder's
+        mtime alone: that is found by a full check, which compares every file's mtime and
+        size and runs on every open of a folder of at most :data:`FULL_CHECK_FILES` files,
+        and on demand (``webqa index --full``)."""
+        folders = self.index.dirs()
+        if not folders:
+            return True
+        full = full or self.index.stored_count() <= FULL_CHECK_FILES
+        known = {path for _, path, _, _ in folders}
+        for folder, _path, raw, mtime in folders:
+            rel = os.fsdecode(raw)
+            if self._folder_mtime(rel) != mtime:
+                return True
+            if full:
+                files, subfolders = self._listing(rel, None)
+                if {key: (m, size) for key, _, _, m, size in files} != self.index.files_in(folder):
+                    return True
+                if any(_storable(sub) not in known for sub in subfolders):
+                    return True
+        return False
+
+    def _update(self, progress: Progress | None, full: bool = False) -> IndexStats:
+        """Index new and changed files, drop removed ones; returns what was done.
+
+        Only folders whose mtime moved are listed again (every folder when ``full``, or when
+        the folder holds at most :data:`FULL_CHECK_FILES` files); a new folder is read
+        whole. What is held in memory is one folder's listing at a time."""
+        start = time.monotonic()
+        stats = IndexStats(self.kind, self.root, self.index.path)
+        known = {path: (folder, raw, mtime) for folder, path, raw, mtime in self.index.dirs()}
+        fresh = not known
+        full = full or (not fresh and self.index.stored_count() <= FULL_CHECK_FILES)
+        pending: list[str] = []
+        if fresh:
+            pending.append("")
+        for folder, raw, mtime in known.values():
+            rel = os.fsdecode(raw)
+            now = self._folder_mtime(rel)
+            if now is None:
+                stats.removed += self.index.drop_dir(folder)
+            elif full or now != mtime:
+                pending.append(rel)
+        done = 0
+        written = 0
+        last = ""
+        while pending:
+            rel = pending.pop()
+            # The folder's mtime is read before its listing: a change made while it is listed
+            # moves the mtime past the one stored, and the next open lists it again. One
+            # within the clock's resolution of now is not trusted at all.
+            seen = self._folder_mtime(rel)
+            if seen is None:
+                continue
+            mtime = -1 if time.time_ns() - seen < _RACY_NS else seen
+            files, subfolders = self._listing(rel, stats.skipped)
+            path = _storable(rel)
+            old = known.get(path)
+            folder = self.index.put_dir(path, os.fsencode(rel), mtime)
+            stored = self.index.files_in(folder) if old is not None else {}
+            for key, name, file_path, file_mtime, size in files:
+                had = stored.pop(key, None)
+                done += 1
+                last = key
+                if had != (file_mtime, size) and self._index_file(
+                        key, name, file_path, file_mtime, size, folder,
+                        had is None and (fresh or old is None), stats):
+                    if had is None:
+                        stats.added += 1
+                    else:
+                        stats.updated += 1
+                    written += 1
+                if progress is not None:
+                    progress(done, None, key)
+            for key in stored:
+                self.index.remove(key)
+                stats.removed += 1
+            pending.extend(sub for sub in reversed(subfolders) if _storable(sub) not in known)
+            if not fresh and written >= _CHECKPOINT_EVERY:
+                self.index.checkpoint()
+                written = 0
+        if progress is not None and done:
+            progress(done, done, last)
+        changed = stats.added + stats.updated + stats.removed
+        self.index.commit(changed=changed)
+        stats.documents = self.index.stored_count()
+        stats.unchanged = stats.documents - stats.added - stats.updated
+        stats.seconds = time.monotonic() - start
+        return stats
+
+    def _index_file(self, key: str, rel: str, path: str, mtime: float, size: int, folder: int,
+                    new: bool, stats: IndexStats) -> bool:
+        """Read, extract and store one file; False (and a note in ``stats``) when skipped."""
+        try:
+            with open(path, "rb") as fh:
+                # Sized by the file: a read of MAX_FETCH_BYTES would allocate that much
+                # for every small page. A giant file: index its start.
+                data = fh.read(MAX_FETCH_BYTES if size >= MAX_FETCH_BYTES else -1)
+            title, body = extract(Path(path), data)
+        except OSError as exc:
+            stats.skipped.append((key, f"unreadable: {exc.strerror or exc}"))
+            log.warning("skipping %s: %s", key, exc)
+            return False
+        except _EXTRACT_ERRORS as exc:  # text extraction is meant never to fail
+            stats.skipped.append((key, f"cannot extract its text: {exc}"))
+            log.warning("skipping %s: cannot extract its text: %s", key, exc)
+            return False
+        self.index.put(key, self.url_for(rel), title, body[:MAX_INDEX_CHARS], mtime=mtime,
+                       size=size, new=new, folder=folder)
+        return True
 
     def url_for(self, key: str) -> str:
         """The URL of the file at relative path ``key`` (raw bytes of a non-UTF-8 name are
         percent-encoded)."""
         return f"local://{self.label}/{quote(os.fsencode(key), safe=_SAFE)}"
-
-    def _update(self, progress: Progress | None) -> IndexStats:
-        """Index new and changed files, drop removed ones; returns what was done."""
-        start = time.monotonic()
-        stats = IndexStats(self.kind, self.root, self.index.path)
-        known = self.index.stamps()
-        files = self._scan(stats.skipped)
-        total = len(files)
-        pending = 0
-        for done, (key, (rel, path, mtime, size)) in enumerate(files.items(), 1):
-            if known.get(key) == (mtime, size):
-                stats.unchanged += 1
-            else:
-                try:
-                    with open(path, "rb") as fh:
-                        data = fh.read(MAX_FETCH_BYTES)  # a giant file: index its start
-                    title, body = extract(Path(path), data)
-                except OSError as exc:
-                    stats.skipped.append((key, f"unreadable: {exc.strerror or exc}"))
-                    log.warning("skipping %s: %s", key, exc)
-                except _EXTRACT_ERRORS as exc:  # text extraction is meant never to fail
-                    stats.skipped.append((key, f"cannot extract its text: {exc}"))
-                    log.warning("skipping %s: cannot extract its text: %s", key, exc)
-                else:
-                    self.index.put(key, self.url_for(rel), title, body[:MAX_INDEX_CHARS],
-                                   mtime=mtime, size=size, new=key not in known)
-                    if key in known:
-                        stats.updated += 1
-                    else:
-                        stats.added += 1
-                    pending += 1
-                if pending >= _CHECKPOINT_EVERY:
-                    self.index.checkpoint()
-                    pending = 0
-            if progress is not None:
-                progress(done, total, key)
-        for key in known.keys() - files.keys():
-            self.index.remove(key)
-            stats.removed += 1
-        self.index.commit(changed=stats.added + stats.updated + stats.removed)
-        stats.documents = self.index.count()
-        stats.seconds = time.monotonic() - start
-        return stats
 
     # -- fetching -----------------------------------------------------------------------------
     def _path_for(self, url: str) -> Path:

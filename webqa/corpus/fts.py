@@ -5,14 +5,21 @@ folder and a WARC corpus have in common (opening the index under a cross-process
 rebuilding a damaged one, search, fetch error wrapping, close).
 
 One file per corpus. ``docs`` holds what is needed to serve a hit (key, URL, title, file
-stamp, kind-specific ``extra``); the FTS5 table ``fts`` (same rowid) holds title and body text
-for bm25 ranking and ``snippet()``; ``df`` caches each term's document frequency for the query
-planner (see :mod:`webqa.corpus.ftsquery`), because FTS5 itself only knows it by walking the
-term's whole doclist.
+stamp, kind-specific ``extra``, folder id); the FTS5 table ``fts`` (same rowid) holds title and
+body text for bm25 ranking and ``snippet()``; ``dirs`` holds each indexed folder's own mtime (a
+folder corpus lists again only the folders whose mtime moved, see :mod:`webqa.corpus.folder`);
+``df`` caches each term's document frequency for the query planner (see
+:mod:`webqa.corpus.ftsquery`), because FTS5 itself only knows it by walking the term's whole
+doclist.
 
 Damage (a file that is not a database, a missing table, ``PRAGMA quick_check`` failing on open,
 or SQLite reporting corruption during a query) is logged as a warning on ``webqa.corpus`` and
 repaired by rebuilding the index from its source: the index is only a cache.
+
+Opening an up-to-date index writes nothing and takes no lock: :class:`IndexedCorpus` first
+opens it as it is and asks its kind whether anything changed (:meth:`IndexedCorpus._stale`);
+only then does it take :func:`build_lock` and refresh. A from-scratch build is written to a
+side file without a journal, in one transaction, and renamed into place when it is complete.
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ log = logging.getLogger("webqa.corpus")
 
 #: Bump when the schema, the tokenizer or the text extraction changes: an index of another
 #: version is rebuilt.
-SCHEMA_VERSION = "webqa-fts/2"
+SCHEMA_VERSION = "webqa-fts/3"
 TOKENIZER = "porter unicode61 remove_diacritics 2"
 _OPTIMIZE_AFTER = 1000  # documents changed in one refresh
 
@@ -48,20 +55,26 @@ _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS docs(
     id INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL, url TEXT NOT NULL, title TEXT NOT NULL,
-    mtime REAL NOT NULL DEFAULT 0, size INTEGER NOT NULL DEFAULT 0, extra TEXT);
+    mtime REAL NOT NULL DEFAULT 0, size INTEGER NOT NULL DEFAULT 0, extra TEXT, dir INTEGER);
 CREATE INDEX IF NOT EXISTS docs_url ON docs(url);
+CREATE INDEX IF NOT EXISTS docs_dir ON docs(dir) WHERE dir IS NOT NULL;
+CREATE TABLE IF NOT EXISTS dirs(
+    id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, raw BLOB NOT NULL, mtime INTEGER NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(title, body, tokenize='{TOKENIZER}');
 CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, 'row');
 CREATE TABLE IF NOT EXISTS df(term TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 """
 #: Every object an index of this schema holds (FTS5's shadow tables included): one missing
 #: means the file was damaged, and it is rebuilt rather than silently recreated empty.
-_OBJECTS = frozenset({"meta", "docs", "docs_url", "fts", "fts_vocab", "df", "fts_data",
-                      "fts_idx", "fts_content", "fts_docsize", "fts_config"})
+_OBJECTS = frozenset({"meta", "docs", "docs_url", "docs_dir", "dirs", "fts", "fts_vocab", "df",
+                      "fts_data", "fts_idx", "fts_content", "fts_docsize", "fts_config"})
 #: ``PRAGMA quick_check`` on open costs about 0.5 ms per MB of index (38 ms for 10,000 pages,
-#: 74 MB); past this size only the cheap structural checks run on open, and damage is found
-#: (and repaired) when a query trips over it.
-QUICK_CHECK_MAX_BYTES = 1 << 30
+#: 74 MB): it runs on open only for indexes up to this size. Past it, damage is found (and
+#: repaired) when a query trips over it.
+QUICK_CHECK_MAX_BYTES = 16 << 20
+#: Counting rows (documents against indexed texts) is linear in their number: past this index
+#: size the counts are left to the query that would trip over a mismatch.
+COUNT_CHECK_MAX_BYTES = 64 << 20
 # SQLite primary result codes that mean "this file is damaged", not "this statement failed".
 _SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
 
@@ -80,6 +93,10 @@ def is_damage(exc: BaseException) -> bool:
 
 class _Damaged(Exception):
     """Raised inside :meth:`FtsIndex._open` when the structural checks fail."""
+
+
+class _NotReady(Exception):
+    """Raised by :meth:`FtsIndex._open` in probe mode: the file needs writing before use."""
 
 
 @contextmanager
@@ -116,14 +133,17 @@ class FtsIndex:
     statistics, ``SearchError`` from :meth:`search`, ``FetchError`` from the lookups.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, bulk: bool = False) -> None:
         """Open (or create) the index at ``path``.
 
         An index of another schema version is wiped; a damaged file (not a database, a table
         missing, ``PRAGMA quick_check`` failing) is deleted and created afresh (it is only a
-        cache): ``recreated`` is then True and the caller re-indexes its source.
+        cache): ``recreated`` is then True and the caller re-indexes its source. ``bulk``: a
+        new file written by one from-scratch build, without a journal (the caller renames it
+        into place once :meth:`finish_bulk` has run, or deletes it).
         """
         self.path = path
+        self._bulk = bulk
         self._lock = threading.RLock()
         self._db: sqlite3.Connection | None = None
         self._opened_inode: int | None = None
@@ -142,6 +162,28 @@ class FtsIndex:
                 self._open()
         except (sqlite3.Error, OSError, _Damaged) as exc:
             raise ConfigError(f"cannot open the search index {path}: {exc}") from exc
+
+    @classmethod
+    def existing(cls, path: Path) -> FtsIndex | None:
+        """The index at ``path`` opened without writing anything, or None when it is missing,
+        of another version, or fails the structural checks (the caller then opens it under
+        :func:`build_lock`, which repairs or rebuilds it)."""
+        if not path.is_file():
+            return None
+        self = cls.__new__(cls)
+        self.path = path
+        self._bulk = False
+        self._lock = threading.RLock()
+        self._db = None
+        self._opened_inode = None
+        self.damaged = False
+        self.recreated = False
+        try:
+            self._open(probe=True)
+        except (sqlite3.Error, OSError, _Damaged, _NotReady) as exc:
+            log.debug("search index %s needs its writer: %s", path, exc)
+            return None
+        return self
 
     def _delete_files(self) -> None:
         for suffix in ("", "-wal", "-shm"):
@@ -187,14 +229,15 @@ class FtsIndex:
             missing = sorted(_OBJECTS - names)
             if missing:
                 raise _Damaged(f"missing {', '.join(missing)}")
-            docs = db.execute("SELECT count(*) FROM docs").fetchone()[0]
-            texts = db.execute("SELECT count(*) FROM fts_docsize").fetchone()[0]
-            if docs != texts:
-                raise _Damaged(f"{docs} documents but {texts} indexed texts")
             try:
                 size = os.path.getsize(self.path)
             except OSError:
                 size = 0
+            if size <= COUNT_CHECK_MAX_BYTES:
+                docs = db.execute("SELECT count(*) FROM docs").fetchone()[0]
+                texts = db.execute("SELECT count(*) FROM fts_docsize").fetchone()[0]
+                if docs != texts:
+                    raise _Damaged(f"{docs} documents but {texts} indexed texts")
             if size <= QUICK_CHECK_MAX_BYTES:
                 verdict = db.execute("PRAGMA quick_check(1)").fetchone()
                 if not verdict or verdict[0] != "ok":
@@ -202,7 +245,7 @@ class FtsIndex:
         finally:
             db.execute("COMMIT")
 
-    def _open(self) -> None:
+    def _open(self, *, probe: bool = False) -> None:
         # Autocommit: writes open their own transaction (see _begin), so a search never
         # leaves one open that would pin an old snapshot of the file. A writer in another
         # process is waited for rather than failed on.
@@ -210,26 +253,47 @@ class FtsIndex:
                              timeout=30)
         self._db = db
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            # Reading doclists through mmap saves a read() call per page; 256 MB caps what it
-            # can add to the resident set.
-            db.execute("PRAGMA mmap_size=268435456")
-            db.execute("PRAGMA cache_size=-16384")
+            if self._bulk:
+                # A side file nobody reads until it is renamed into place: a crash loses
+                # only this build, so neither a journal nor syncing buys anything.
+                db.execute("PRAGMA journal_mode=OFF")
+                db.execute("PRAGMA synchronous=OFF")
+                db.execute("PRAGMA cache_size=-65536")
+            else:
+                mode = db.execute("PRAGMA journal_mode").fetchone()[0]
+                if mode.lower() != "wal":
+                    if probe:
+                        raise _NotReady(f"journal mode {mode}")
+                    db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                # Reading doclists through mmap saves a read() call per page; 256 MB caps what
+                # it can add to the resident set.
+                db.execute("PRAGMA mmap_size=268435456")
+                db.execute("PRAGMA cache_size=-16384")
             version = self._meta_get("schema")
             if version == SCHEMA_VERSION:
                 self._check(db)
-            elif version is not None:
-                log.info("search index %s is of another version (%s); rebuilding it",
-                         self.path, version)
-                self._wipe()
-            db.executescript(_SCHEMA)
-            self._meta_set("schema", SCHEMA_VERSION)
+            elif probe:
+                raise _NotReady(f"schema {version}")
+            else:
+                if version is not None:
+                    log.info("search index %s is of another version (%s); rebuilding it",
+                             self.path, version)
+                    self._wipe()
+                db.executescript(_SCHEMA)
+                self._meta_set("schema", SCHEMA_VERSION)
             self._planner = ftsquery.Planner(db, TOKENIZER)
             self._opened_inode = self._inode()
-        except (sqlite3.Error, _Damaged):
+        except (sqlite3.Error, _Damaged, _NotReady):
             self._close_db()
             raise
+
+    def finish_bulk(self) -> None:
+        """Commit a bulk build and switch its file to the WAL journal readers expect."""
+        with self._using("finishing the build") as db:
+            if db.in_transaction:
+                db.execute("COMMIT")
+            db.execute("PRAGMA journal_mode=WAL")
 
     @property
     def closed(self) -> bool:
@@ -287,14 +351,14 @@ class FtsIndex:
             self._meta_set(key, value)
 
     def _wipe(self) -> None:
-        for name in ("fts_vocab", "fts", "df", "docs", "meta"):
+        for name in ("fts_vocab", "fts", "df", "dirs", "docs", "meta"):
             self.db.execute(f"DROP TABLE IF EXISTS {name}")
 
     def clear(self) -> None:
         """Remove every document (used before a full rebuild)."""
         with self._using("clearing") as db:
             self._begin()
-            for table in ("docs", "fts", "df"):
+            for table in ("docs", "fts", "df", "dirs"):
                 db.execute(f"DELETE FROM {table}")
 
     # -- writing ----------------------------------------------------------------------------
@@ -304,10 +368,11 @@ class FtsIndex:
             return {k: (m, s) for k, m, s in db.execute("SELECT key, mtime, size FROM docs")}
 
     def put(self, key: str, url: str, title: str, body: str, *, mtime: float = 0.0,
-            size: int = 0, extra: str | None = None, new: bool = False) -> None:
+            size: int = 0, extra: str | None = None, new: bool = False,
+            folder: int | None = None) -> None:
         """Add or replace the document stored under ``key`` (``new``: the caller believes it
         is not stored yet, which saves a lookup; a row another writer stored meanwhile is
-        replaced all the same)."""
+        replaced all the same; ``folder``: the :meth:`put_dir` id of the folder it is in)."""
         with self._using(f"indexing {key}") as db:
             self._begin()
             row = None if new else db.execute("SELECT id FROM docs WHERE key=?",
@@ -315,17 +380,18 @@ class FtsIndex:
             rowid = None
             if row is None:
                 try:
-                    rowid = db.execute("INSERT INTO docs(key, url, title, mtime, size, extra) "
-                                       "VALUES(?, ?, ?, ?, ?, ?)",
-                                       (key, url, title, mtime, size, extra)).lastrowid
+                    rowid = db.execute("INSERT INTO docs(key, url, title, mtime, size, extra, "
+                                       "dir) VALUES(?, ?, ?, ?, ?, ?, ?)",
+                                       (key, url, title, mtime, size, extra,
+                                        folder)).lastrowid
                 except sqlite3.IntegrityError:  # stored since the caller read the stamps
                     row = db.execute("SELECT id FROM docs WHERE key=?", (key,)).fetchone()
                     if row is None:
                         raise
             if row is not None:
                 db.execute("DELETE FROM fts WHERE rowid=?", (row[0],))
-                db.execute("UPDATE docs SET url=?, title=?, mtime=?, size=?, extra=? WHERE id=?",
-                           (url, title, mtime, size, extra, row[0]))
+                db.execute("UPDATE docs SET url=?, title=?, mtime=?, size=?, extra=?, dir=? "
+                           "WHERE id=?", (url, title, mtime, size, extra, folder, row[0]))
                 rowid = row[0]
             db.execute("INSERT INTO fts(rowid, title, body) VALUES(?, ?, ?)",
                        (rowid, title, body))
@@ -339,9 +405,47 @@ class FtsIndex:
                 db.execute("DELETE FROM fts WHERE rowid=?", (row[0],))
                 db.execute("DELETE FROM docs WHERE id=?", (row[0],))
 
+    # -- folders --------------------------------------------------------------------------
+    def dirs(self) -> list[tuple[int, str, bytes, int]]:
+        """``(id, path, raw path bytes, mtime_ns)`` of every indexed folder."""
+        with self._using("reading folder stamps") as db:
+            return [(i, p, bytes(r), m) for i, p, r, m in
+                    db.execute("SELECT id, path, raw, mtime FROM dirs")]
+
+    def put_dir(self, path: str, raw: bytes, mtime: int) -> int:
+        """Record folder ``path`` (its bytes ``raw``) with its ``mtime``; returns its id."""
+        with self._using(f"recording folder {path}") as db:
+            self._begin()
+            row = db.execute("SELECT id FROM dirs WHERE path=?", (path,)).fetchone()
+            if row is None:
+                return int(db.execute("INSERT INTO dirs(path, raw, mtime) VALUES(?, ?, ?)",
+                                      (path, raw, mtime)).lastrowid or 0)
+            db.execute("UPDATE dirs SET raw=?, mtime=? WHERE id=?", (raw, mtime, row[0]))
+            return int(row[0])
+
+    def files_in(self, folder: int) -> dict[str, tuple[float, int]]:
+        """``key -> (mtime, size)`` of the documents of folder id ``folder``."""
+        with self._using("reading file stamps") as db:
+            return {k: (m, s) for k, m, s in
+                    db.execute("SELECT key, mtime, size FROM docs WHERE dir=?", (folder,))}
+
+    def drop_dir(self, folder: int) -> int:
+        """Forget folder id ``folder`` and its documents; returns how many there were."""
+        with self._using("removing a folder") as db:
+            self._begin()
+            ids = [i for (i,) in db.execute("SELECT id FROM docs WHERE dir=?", (folder,))]
+            db.executemany("DELETE FROM fts WHERE rowid=?", [(i,) for i in ids])
+            db.execute("DELETE FROM docs WHERE dir=?", (folder,))
+            db.execute("DELETE FROM dirs WHERE id=?", (folder,))
+            return len(ids)
+
     def commit(self, *, changed: int = 0) -> None:
-        """Commit writes; refresh the term statistics when ``changed`` documents warrant it."""
+        """Commit writes; refresh the term statistics when ``changed`` documents warrant it.
+
+        With nothing written and nothing ``changed`` it writes nothing (no write lock)."""
         with self._using("committing") as db:
+            if not changed and not db.in_transaction:
+                return
             self._begin()
             total = db.execute("SELECT count(*) FROM docs").fetchone()[0]
             pending = int(self._meta_get("df_pending") or 0) + changed
@@ -356,6 +460,7 @@ class FtsIndex:
                 # pages once, and every later query visits fewer pages.
                 db.execute("INSERT INTO fts(fts) VALUES('optimize')")
             self._meta_set("df_pending", str(pending))
+            self._meta_set("documents", str(total))
             db.execute("COMMIT")
 
     def checkpoint(self) -> None:
@@ -368,6 +473,15 @@ class FtsIndex:
     def count(self) -> int:
         """Number of documents in the index."""
         with self._using("counting") as db:
+            return db.execute("SELECT count(*) FROM docs").fetchone()[0]
+
+    def stored_count(self) -> int:
+        """Number of documents as recorded by the last :meth:`commit` (no table scan); a
+        count when the index has no such record yet."""
+        with self._using("counting") as db:
+            value = self._meta_get("documents")
+            if value is not None and not db.in_transaction:
+                return int(value)
             return db.execute("SELECT count(*) FROM docs").fetchone()[0]
 
     def _row(self, column: str, value: str) -> dict[str, Any] | None:
@@ -426,11 +540,17 @@ class IndexedCorpus(ClosingCorpus):
     _FETCH_ERRORS: tuple[type[BaseException], ...] = (OSError, ValueError, LookupError,
                                                       RecursionError, sqlite3.Error)
 
+    #: Whether an open that found nothing changed still reports stats (folders do, with
+    #: every document unchanged; a WARC reports None).
+    _reports_unchanged = False
+
     def __init__(self, source: Path, label: str, *, cache_dir: str | os.PathLike[str] | None,
-                 progress: Progress | None, update: bool = True) -> None:
+                 progress: Progress | None, update: bool = True, full: bool = False) -> None:
         """Open the index of ``source`` and bring it up to date (unless ``update`` is False).
 
-        Raises ``ConfigError`` when the index cannot be opened or the source holds no page.
+        ``full``: compare every file of the source with the index, not only what the quick
+        check (:meth:`_stale`) looks at. Raises ``ConfigError`` when the index cannot be
+        opened or the source holds no page.
         """
         #: The folder or file the index is built from.
         self.source = source
@@ -439,23 +559,84 @@ class IndexedCorpus(ClosingCorpus):
         self.last_refresh: IndexStats | None = None
         self._repair_lock = threading.Lock()
         path = index_file(source, self.kind, cache_dir)
-        with build_lock(path):
-            self.index = FtsIndex(path)
-            try:
-                if update or self.index.recreated:
-                    self.last_refresh = self._update_or_repair(progress)
-                empty = self.index.count() == 0
-            except BaseException:
-                self.index.close()
-                raise
+        if not (full or self._open_unlocked(path, update)):
+            with build_lock(path):
+                try:
+                    built = update and self._build_fresh(path, progress)
+                    self.index = FtsIndex(path)
+                    if (update and not built) or self.index.recreated:
+                        self.last_refresh = self._update_or_repair(progress, full)
+                except BaseException:
+                    if hasattr(self, "index"):
+                        self.index.close()
+                    raise
+        try:
+            empty = self.index.stored_count() == 0
+        except BaseException:
+            self.index.close()
+            raise
         if empty:
             self.index.close()
             raise ConfigError(self._empty_message())
 
+    def _open_unlocked(self, path: Path, update: bool) -> bool:
+        """Use the index at ``path`` as it is when it is sound and up to date (no lock, no
+        write); False when the caller must open it under the build lock."""
+        index = FtsIndex.existing(path)
+        if index is None:
+            return False
+        self.index = index
+        try:
+            stale = update and self._stale(full=False)
+        except (WebQAError, OSError, sqlite3.Error) as exc:
+            log.debug("%s: the quick check failed (%s); refreshing under the lock", self.name,
+                      exc)
+            stale = True
+        if stale:
+            index.close()
+            del self.index
+            return False
+        if update and self._reports_unchanged:
+            self.last_refresh = self._unchanged()
+        return True
+
+    def _build_fresh(self, path: Path, progress: Progress | None) -> bool:
+        """Build a missing index from scratch into a side file and rename it into place;
+        False when an index file is there already (caller holds :func:`build_lock`)."""
+        if path.exists():
+            return False
+        side = path.with_name(path.name + ".build")
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            Path(f"{side}{suffix}").unlink(missing_ok=True)
+        self.index = FtsIndex(side, bulk=True)
+        try:
+            stats = self._update(progress, False)
+            self.index.finish_bulk()
+        except BaseException:
+            self.index.close()
+            Path(side).unlink(missing_ok=True)
+            raise
+        self.index.close()
+        try:
+            os.replace(side, path)
+        except OSError as exc:
+            raise ConfigError(f"cannot write the search index {path}: {exc}") from exc
+        if stats is not None:
+            stats.index_path = path
+        self.last_refresh = stats
+        return True
+
     # -- what a kind provides ---------------------------------------------------------------
-    def _update(self, progress: Progress | None) -> IndexStats | None:
-        """Bring the index up to date with the source; None when nothing needed doing."""
+    def _update(self, progress: Progress | None, full: bool = False) -> IndexStats | None:
+        """Bring the index up to date with the source; None when nothing needed doing.
+
+        ``full``: compare everything, not only what :meth:`_stale` looks at."""
         raise NotImplementedError
+
+    def _stale(self, full: bool = False) -> bool:
+        """Whether the index may be behind its source; reads, never writes. The default
+        says yes, so :meth:`_update` always runs."""
+        return True
 
     def _fetch(self, url: str) -> Document:
         """The page at ``url`` (may raise any of ``_FETCH_ERRORS``)."""
@@ -465,7 +646,7 @@ class IndexedCorpus(ClosingCorpus):
         return f"no pages in {self.name}"
 
     def _unchanged(self) -> IndexStats:
-        count = self.index.count()
+        count = self.index.stored_count()
         return IndexStats(self.kind, self.source, self.index.path, documents=count,
                           unchanged=count)
 
@@ -474,21 +655,25 @@ class IndexedCorpus(ClosingCorpus):
         log.warning("%s: search index %s is damaged (%s); rebuilding it from %s",
                     self.name, self.index.path, cause, self.source)
 
-    def _update_or_repair(self, progress: Progress | None) -> IndexStats | None:
+    def _update_or_repair(self, progress: Progress | None,
+                          full: bool = False) -> IndexStats | None:
         try:
-            return self._update(progress)
+            return self._update(progress, full)
         except WebQAError as exc:
             if not self.index.damaged:
                 raise
             self._warn_damaged(exc)
         self.index.reset()
-        return self._update(progress)
+        return self._update(progress, full)
 
-    def refresh(self, progress: Progress | None = None) -> IndexStats:
-        """Bring the index up to date now and say what was done (``ConfigError`` on failure)."""
+    def refresh(self, progress: Progress | None = None, *, full: bool = False) -> IndexStats:
+        """Bring the index up to date now and say what was done (``ConfigError`` on failure).
+
+        ``full``: compare every file with the index (see :meth:`_stale` for the quick check
+        that is otherwise enough)."""
         self._check_open(ConfigError)
         with build_lock(self.index.path):
-            stats = self._update_or_repair(progress)
+            stats = self._update_or_repair(progress, full)
         return stats if stats is not None else self._unchanged()
 
     def _repair(self, error: type[WebQAError], cause: WebQAError) -> None:

@@ -106,7 +106,15 @@ class WarcCorpus(IndexedCorpus):
     def _empty_message(self) -> str:
         return f"no HTML or text pages in WARC file {self.path}"
 
-    def _update(self, progress: Progress | None) -> IndexStats | None:
+    def _stale(self, full: bool = False) -> bool:
+        """Whether the file's size or mtime differ from those the index was built from."""
+        try:
+            stamp = _stamp(self.path)
+        except OSError:
+            return True
+        return self.index.meta("source") != stamp
+
+    def _update(self, progress: Progress | None, full: bool = False) -> IndexStats | None:
         try:
             stamp = _stamp(self.path)
         except OSError as exc:
