@@ -173,6 +173,12 @@ def _browse(p: argparse.ArgumentParser) -> None:
 
 def _index(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", help="a folder of pages or a .warc/.warc.gz file")
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="compare every file with the index (finds files rewritten in place in a large "
+        "folder; a plain refresh compares only each subfolder's mtime there)",
+    )
 
 
 def _show(p: argparse.ArgumentParser) -> None:
