@@ -261,7 +261,7 @@ def run_index(args: argparse.Namespace) -> int:
         def progress(done: int, total: int | None = None, *_: Any) -> None:
             bar.update(task, completed=done, total=total)
 
-        summary = build_index(args.path, progress=progress)
+        summary = build_index(args.path, progress=progress, full=getattr(args, "full", False))
     print(summary)
     return 0
 
