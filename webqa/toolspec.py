@@ -238,7 +238,7 @@ def _check(tool: ToolSpec, param: Param, value: Any) -> str:
             value = int(value)
         # Models often send a number as a string ("3"): read it as the text parser would.
         text = str(value).strip()
-        if isinstance(value, float) or (isinstance(value, str) and not text.isdigit()):
+        if not text.isdigit():  # a fraction, a negative number or words
             raise FormatError(tools_message("wrong_type", expected=_EXPECTED["integer"],
                                             got=_shown(value), **where))
     else:
