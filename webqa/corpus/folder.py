@@ -97,6 +97,8 @@ class FolderCorpus(IndexedCorpus):
 
     kind = "folder"
     _reports_unchanged = True
+    #: Up to this many indexed files, every open compares every file (see :meth:`_stale`).
+    full_check_files = FULL_CHECK_FILES
 
     def __init__(self, root: str | os.PathLike[str], *,
                  cache_dir: str | os.PathLike[str] | None = None, refresh: bool = True,
@@ -177,7 +179,7 @@ class FolderCorpus(IndexedCorpus):
         folders = self.index.dirs()
         if not folders:
             return True
-        full = full or self.index.stored_count() <= FULL_CHECK_FILES
+        full = full or self.index.stored_count() <= self.full_check_files
         known = {path for _, path, _, _ in folders}
         for folder, _path, raw, mtime in folders:
             rel = os.fsdecode(raw)
@@ -201,7 +203,7 @@ class FolderCorpus(IndexedCorpus):
         stats = IndexStats(self.kind, self.root, self.index.path)
         known = {path: (folder, raw, mtime) for folder, path, raw, mtime in self.index.dirs()}
         fresh = not known
-        full = full or (not fresh and self.index.stored_count() <= FULL_CHECK_FILES)
+        full = full or (not fresh and self.index.stored_count() <= self.full_check_files)
         pending: list[str] = []
         if fresh:
             pending.append("")

@@ -559,7 +559,7 @@ class IndexedCorpus(ClosingCorpus):
         self.last_refresh: IndexStats | None = None
         self._repair_lock = threading.Lock()
         path = index_file(source, self.kind, cache_dir)
-        if not (full or self._open_unlocked(path, update)):
+        if full or not self._open_unlocked(path, update):
             with build_lock(path):
                 try:
                     built = update and self._build_fresh(path, progress)
