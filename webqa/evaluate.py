@@ -329,7 +329,11 @@ class _Appender:
 
     def __init__(self, path: Path) -> None:
         try:
+            # a kill mid-write leaves a line without its end: the next row starts a fresh line
+            cut = path.exists() and path.stat().st_size > 0 and _last_byte(path) != b"\n"
             self._file = path.open("a", encoding="utf-8")
+            if cut:
+                self._file.write("\n")
         except OSError as exc:
             raise ConfigError(f"cannot write {path}: {exc}") from exc
 
@@ -339,6 +343,12 @@ class _Appender:
 
     def close(self) -> None:
         self._file.close()
+
+
+def _last_byte(path: Path) -> bytes:
+    with path.open("rb") as f:
+        f.seek(-1, 2)
+        return f.read(1)
 
 
 def _append_choice(path: Path, **fields: Any) -> None:
