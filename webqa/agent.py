@@ -26,7 +26,7 @@ from typing import Any
 from . import __version__, prompts
 from .answer import check_markers, citations_for
 from .browser import Browser, Limits, Outcome
-from .commands import Command, clip, parse
+from .commands import MAX_ARG_CHARS, Command, clip, parse
 from .errors import ActionError, FetchError, ModelError
 from .observation import Observation, observe
 from .policies import Policy, Reply
@@ -44,6 +44,9 @@ TraceTo = str | Path | bool | None
 
 #: The same failing action this many times in a row ends the run: it will not start working.
 REPEATS = 3
+
+#: The most of one action's text a trace keeps (a longer one was refused as too long anyway).
+MAX_ACTION_CHARS = MAX_ARG_CHARS + 100
 
 
 class Interrupted(KeyboardInterrupt):
@@ -289,7 +292,12 @@ class Run:
     def _step(self, observation: str, reply: Reply, cmd: Command | None, outcome: Outcome,
               started: float) -> None:
         n, left = self.usage.actions, self.agent.max_actions - self.usage.actions
-        self._event("step", n=n, observation=observation, action=reply.text,
+        # An action past the argument limit was refused; its first part is enough to show what
+        # it was, and a megabyte reply must not add a megabyte to the trace.
+        text = reply.text
+        kept = text if len(text) <= MAX_ACTION_CHARS else text[:MAX_ACTION_CHARS]
+        extra = {} if kept is text else {"action_chars": len(text)}
+        self._event("step", n=n, observation=observation, action=kept, **extra,
                     command=str(cmd) if cmd else None, result=outcome.summary(),
                     error=outcome.error, outcome=outcome.to_dict(),
                     ms=round((time.monotonic() - started) * 1000, 1),

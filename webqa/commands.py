@@ -164,8 +164,7 @@ def validate(kind: Kind, arg: str) -> Command:
     spec = _BY_KIND[kind]
     arg = arg.strip()
     if len(arg) > MAX_ARG_CHARS:
-        raise FormatError(prompts.message("arg_too_long", command=kind, chars=len(arg),
-                                          limit=MAX_ARG_CHARS))
+        raise FormatError(prompts.message("arg_too_long", limit=MAX_ARG_CHARS))
     if spec.arg in ("text", "url") and not arg:
         raise FormatError(prompts.message("needs_argument", form=_form(kind),
                                           example=_example(kind)))
