@@ -410,3 +410,73 @@ def _print_summary(summary: Any, out: str) -> None:
     for name, value in rows:
         table.add_row(name, value)
     _console().print(table)
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    """``webqa compare A.jsonl B.jsonl`` or ``webqa compare EVAL_DIR``: record preferences
+    (a person at the terminal, or ``--judge``) as webgpt_comparisons JSONL."""
+    from .compare import compare, pairs_from_eval, side_from_trace
+
+    inputs = [Path(p) for p in args.inputs]
+    if len(inputs) == 1 and inputs[0].is_dir():
+        pairs = pairs_from_eval(inputs[0])
+    elif len(inputs) == 2:
+        pairs = [(side_from_trace(inputs[0]), side_from_trace(inputs[1]))]
+    else:
+        print("webqa: compare takes two traces or one eval folder", file=sys.stderr)
+        return 2
+    judge = None
+    if args.judge:
+        from .llm import ChatClient
+
+        judge = ChatClient.from_env(model=args.model, base_url=args.base_url,
+                                    api_key=args.api_key, timeout=args.timeout)
+        if judge is None:
+            print("webqa: --judge needs a model: pass --model / --base-url or set WEBQA_MODEL "
+                  "or OPENAI_BASE_URL", file=sys.stderr)
+            return 2
+    try:
+        report = compare(pairs, args.output, judge=judge,
+                         ask=None if judge else _shell_input, dataset=args.dataset)
+    finally:
+        if judge is not None:
+            judge.close()
+    failed = f", {report.failed} failed (recorded with their error)" if report.failed else ""
+    skipped = f", {report.skipped} skipped" if report.skipped else ""
+    print(f"webqa: wrote {report.written} comparison(s) to {report.output}{failed}{skipped}",
+          file=sys.stderr)
+    return 0 if report.written else 1
+
+
+def run_mcp(args: argparse.Namespace) -> int:
+    """``webqa mcp``: serve the browser to MCP clients over stdio, or streamable HTTP with
+    ``--http PORT``; every browsing session (and every ``ask``) writes a trace."""
+    from .mcp_server import build_server, serve_http, serve_stdio
+    from .session import Session
+
+    err = _console(stderr=True)  # stdout belongs to the protocol on stdio
+    options = _session_options(args, err)
+    if args.quiet:
+        options["notice"] = lambda text: None
+    traces = Path(args.traces).expanduser() if args.traces else None
+    if traces is not None:
+        try:
+            traces.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            print(f"webqa: cannot create {traces}: {exc}", file=sys.stderr)
+            return 2
+    with Session(**options, trace=traces) as session:
+        server, store = build_server(session, single=args.http is None, trace_dir=traces,
+                                     max_actions=args.max_actions,
+                                     idle_timeout=args.idle_timeout,
+                                     max_sessions=args.max_sessions)
+        if args.http is None:
+            serve_stdio(server, store)
+        else:
+            def ready(url: str) -> None:
+                if not args.quiet:
+                    err.print(f"webqa: MCP server at {_escape(url)}")
+
+            serve_http(server, store, host=args.host, port=args.http, on_ready=ready,
+                       idle_timeout=args.idle_timeout)
+    return 0
