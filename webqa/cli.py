@@ -85,6 +85,10 @@ EXAMPLES = {
         "webqa compare runs/a/traces/q1.jsonl runs/b/traces/q1.jsonl -o comparisons.jsonl",
         "webqa compare runs/b4 --judge -o comparisons.jsonl",
     ],
+    "mcp": [
+        "webqa mcp --corpus demos/solar-system",
+        "webqa mcp --corpus demos/solar-system --http 8765 --traces traces/",
+    ],
 }
 
 
@@ -316,6 +320,44 @@ def _compare(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _mcp(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--http",
+        type=int,
+        metavar="PORT",
+        help="serve streamable HTTP on PORT (0: a free port) instead of stdio (default: stdio)",
+    )
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on with --http (default: %(default)s, loopback only)",
+    )
+    p.add_argument(
+        "--traces",
+        metavar="DIR",
+        help="folder for one trace per browsing session and per ask "
+        "(default: $WEBQA_HOME/traces)",
+    )
+    p.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=1800.0,
+        metavar="SECONDS",
+        help="end a browsing session after this long without a call (default: %(default)g)",
+    )
+    p.add_argument(
+        "--max-sessions",
+        type=int,
+        default=100,
+        metavar="N",
+        help="browsing sessions held at once (default: %(default)s)",
+    )
+    _web_flags(p, trace=False)
+    _model_flags(p)
+    _limit_flags(p)
+    _quiet_flag(p)
+
+
 #: name -> (one-line help, description, the function that adds its arguments)
 COMMANDS = {
     "ask": (
@@ -354,6 +396,13 @@ COMMANDS = {
         "Show two answers to one question with their quotes and record which is better on\n"
         "WebGPT's 5-point scale, as JSONL in the openai/webgpt_comparisons schema.",
         _compare,
+    ),
+    "mcp": (
+        "serve the browser to MCP clients (stdio, or streamable HTTP)",
+        "Serve webqa as a Model Context Protocol server: the tools search, click, open,\n"
+        "find, quote, scroll and back drive one browser per session, cited_answer lists the\n"
+        "quotes kept, ask answers a whole question. Every session writes a trace.",
+        _mcp,
     ),
 }
 
