@@ -127,27 +127,43 @@ def run_on_ray(items: list[Item], traces: Path, on_answer: Callable[[int, Item, 
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
         actors = max(1, min(concurrency, cpus, len(items)))
         per_actor = math.ceil(concurrency / actors)
-        remote = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=1,
+        # Ray's own task retries would also spend the retry of every question merely queued on
+        # a dying actor; the driver hands out only as many questions as an actor runs at once,
+        # and retries a question itself.
+        remote = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=0,
                             max_concurrency=per_actor)(Worker)
         pool = [remote.remote(options) for _ in range(actors)]
-        pending = {pool[i % actors].ask.remote(item.question): i
-                   for i, item in enumerate(items)}
-        while pending:
+        free = [slot for _ in range(per_actor) for slot in range(actors)]
+        waiting = list(range(len(items)))[::-1]
+        tries = [0] * len(items)
+        pending: dict[Any, tuple[int, int]] = {}  # ref -> (item index, actor)
+        while waiting or pending:
+            while waiting and free:
+                index, slot = waiting.pop(), free.pop()
+                tries[index] += 1
+                pending[pool[slot].ask.remote(items[index].question)] = (index, slot)
             ready, _ = ray.wait(list(pending), num_returns=1)
             for ref in ready:
-                index = pending.pop(ref)
+                index, slot = pending.pop(ref)
+                free.append(slot)
                 item = items[index]
                 try:
                     result = ray.get(ref)
+                except RayError as exc:
+                    if tries[index] < 2:
+                        log.warning("webqa: question %r: the Ray worker failed (%s); "
+                                    "trying once more", item.id, _first_line(exc))
+                        waiting.append(index)
+                        continue
+                    log.warning("webqa: question %r failed on Ray: %s", item.id, exc)
+                    answer = Answer(item.question, "", [], "error", Usage(),
+                                    error=f"the Ray worker failed twice: {_first_line(exc)}")
+                else:
                     answer = _answer(result["answer"])
                     path = traces / f"{_safe(item.id)}.jsonl"
                     if result["trace"]:
                         path.write_bytes(result["trace"])
                         answer.trace_path = str(path)
-                except RayError as exc:
-                    log.warning("webqa: question %r failed on Ray: %s", item.id, exc)
-                    answer = Answer(item.question, "", [], "error", Usage(),
-                                    error=f"the Ray worker failed twice: {_first_line(exc)}")
                 on_answer(index, item, answer)
         for actor in pool:
             ray.kill(actor)
