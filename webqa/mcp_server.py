@@ -166,6 +166,13 @@ class BrowsingSession:
         if self.closed:
             return
         self.closed = True
+        try:
+            if self.run.outcomes and self.run.outcomes[-1].kind != "end":
+                # The session's end is the run's End: Answer, so the trace replays like a run.
+                end = Command("end", "answer")
+                self.run.step(Reply(str(end)), self.run.observe().text, command=end)
+        except WebQAError as exc:
+            log.warning("webqa: the last step of MCP session %s failed: %s", self.key, exc)
         quotes = self.run.browser.quotes
         answer = Answer(MCP_QUESTION, "", citations_for(quotes, set()),
                         "answered" if quotes else "no_quotes", self.run.usage)
@@ -374,7 +381,8 @@ def serve_http(server: MCPServer, store: SessionStore, *, host: str = "127.0.0.1
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     app = server.streamable_http_app(host=host, session_idle_timeout=idle_timeout)
-    config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    # A stop (Ctrl-C, SIGTERM) waits this long for calls in flight, then ends the sessions.
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
     web = uvicorn.Server(config)
     if on_ready is not None:
         on_ready(f"http://{shown}:{bound}/mcp")
