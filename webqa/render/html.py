@@ -77,9 +77,11 @@ def render_html(html: str, url: str, *, width: int = 100, max_lines: int = 20000
     _prepare(root)
     main = _main_element(root)
     if main is None:
-        main = _trafilatura_main(html, url)
         body = root.find("body") if root.find("body") is not None else root
         _drop_boilerplate(body)
+        # A body of plain prose gets shown whole whatever the extractor says (it keeps 80% or
+        # more of it, see _choose): the extractor, and its import, are then skipped.
+        main = None if _all_content(body) else _trafilatura_main(html, url)
         if main is not None:
             main, note = _choose(main, body)
             notes = (*notes, note) if note else notes
@@ -101,6 +103,36 @@ def render_html(html: str, url: str, *, width: int = 100, max_lines: int = 20000
                for name, i in walker.anchor_blocks.items()}
     return Page(key=url, url=url, title=page_title, lines=lines, links=walker.links,
                 notes=notes, anchors=anchors)
+
+
+# What a page of plain prose is made of: headings, paragraphs, lists, quotes and inline markup.
+_PROSE_TAGS = frozenset("""h1 h2 h3 h4 h5 h6 p ul ol li dl dt dd blockquote br hr a b i em strong
+small sub sup span code kbd var cite q abbr dfn s u mark time bdi bdo wbr""".split())
+_PROSE_BLOCKS = frozenset("p li dd dt blockquote".split())
+#: A block whose text is more than this share link text is what the extractor drops.
+_LINK_DENSE = 0.5
+#: The share of a body's text allowed in link-dense blocks for it to count as all content.
+_DENSE_SHARE = 0.1
+
+
+def _all_content(body: etree._Element) -> bool:
+    """Whether ``body`` is plain prose, which the main-content extractor would keep (nearly)
+    whole: no containers (div, section, table, form...) at all, and under a tenth of its text
+    in link-dense blocks (link lists are what extractors drop)."""
+    total = dense = 0
+    for el in body.iterdescendants():
+        tag = el.tag
+        if not isinstance(tag, str):
+            continue
+        if tag not in _PROSE_TAGS:
+            return False
+        if tag in _PROSE_BLOCKS and not any(
+                isinstance(a.tag, str) and a.tag in _PROSE_BLOCKS for a in el.iterancestors()):
+            size, links = _text_sizes(el)
+            total += size
+            if size and links > _LINK_DENSE * size:
+                dense += size
+    return total > 0 and dense <= _DENSE_SHARE * total
 
 
 def _choose(main: etree._Element, body: etree._Element) -> tuple[etree._Element | None, str]:
