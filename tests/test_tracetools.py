@@ -469,3 +469,102 @@ def test_fuzzed_traces_raise_nothing_but_config_errors(tmp_path):
     assert elapsed < 20, elapsed
     # The mutants reach every path: refused files, damaged lines and cut-off runs.
     assert outcomes["refused"] > 20 and outcomes["bad lines"] > 200 and outcomes["cut off"] > 50
+
+
+# ---------------------------------------------------------------- export formats and filters
+
+SOLAR = Path(__file__).parent.parent / "demos" / "solar-system"
+
+
+def _eval_dir(tmp_path: Path) -> Path:
+    from webqa.batch import Item
+    from webqa.evaluate import evaluate
+
+    items = [Item("Who discovered the planet Neptune?", "n", ["Johann Galle"]),
+             Item("Who discovered the planet Neptune?", "w", ["Isaac Newton"]),
+             Item("What is the boiling point of unobtainium?", "x", ["12 K"])]
+    evaluate(items, tmp_path / "run", corpus=SOLAR, policy="extractive", max_actions=15)
+    return tmp_path / "run"
+
+
+def _check_sft_line(row: dict) -> None:
+    assert set(row) == {"messages"}
+    assert [m["role"] for m in row["messages"]] == ["system", "user", "assistant"]
+    assert all(isinstance(m["content"], str) and m["content"] for m in row["messages"])
+
+
+def test_export_sft_filters_by_status_and_correctness(tmp_path):
+    run = _eval_dir(tmp_path)
+    traces = sorted((run / "traces").glob("*.jsonl"))
+    everything = export_examples(traces, tmp_path / "all.jsonl")
+    correct = export_examples(traces, tmp_path / "c.jsonl", correct=True)
+    assert correct.traces_left_out == 2 and "2 traces left out by the filters" in correct.message
+    statuses = {load_trace(t).end["status"] for t in traces}
+    other = export_examples(traces, tmp_path / "s.jsonl", status=["no-such-status"])
+    assert other.examples == 0 and other.traces_left_out == 3
+    answered = export_examples(traces, tmp_path / "a.jsonl", status=["answered"])
+    assert "answered" in statuses and answered.traces_left_out == sum(
+        load_trace(t).end["status"] != "answered" for t in traces)
+    for name, report in (("all", everything), ("c", correct), ("a", answered)):
+        lines = (tmp_path / f"{name}.jsonl").read_text().splitlines()
+        assert len(lines) == report.examples > 0
+        for line in lines:
+            _check_sft_line(json.loads(line))
+    assert correct.examples < everything.examples
+    with pytest.raises(ConfigError, match="no such file"):
+        export_examples(traces, tmp_path / "x.jsonl", correct=True, results=tmp_path / "nope")
+
+
+def _comparisons(tmp_path: Path) -> Path:
+    from webqa.compare import comparison, side_from_trace
+
+    run = _eval_dir(tmp_path)
+    a = side_from_trace(run / "traces" / "n.jsonl")
+    b = side_from_trace(run / "traces" / "w.jsonl")
+    rows = [comparison(a, b, 0.5), comparison(b, a, -1.0), comparison(a, b, 0.0),
+            comparison(a, b, None, judge="model m", error="nonsense twice")]
+    path = tmp_path / "comparisons.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows) + "{broken\n")
+    return path
+
+
+def test_export_dpo_writes_prompt_chosen_rejected_from_comparisons(tmp_path):
+    path = _comparisons(tmp_path)
+    out = tmp_path / "dpo.jsonl"
+    report = export_examples([path], out, format="dpo")
+    assert (report.pairs, report.ties, len(report.problems)) == (2, 1, 2)
+    assert "wrote 2 preference pairs" in report.message and "1 tie left out" in report.message
+    lines = out.read_text().splitlines()
+    assert len(lines) == 2
+    records = [json.loads(x) for x in path.read_text().splitlines()[:2]]
+    for line, record in zip(lines, records):
+        row = json.loads(line)
+        assert set(row) == {"prompt", "chosen", "rejected"}
+        assert row["prompt"] == [{"role": "user", "content": record["question"]["full_text"]}]
+        for key in ("chosen", "rejected"):
+            assert [m["role"] for m in row[key]] == ["assistant"]
+        better = "0" if record["score_0"] > record["score_1"] else "1"
+        assert row["chosen"][0]["content"].startswith(record[f"answer_{better}"])
+        assert "References:\n[1] " in row["chosen"][0]["content"]
+
+
+def test_export_comparisons_keeps_only_valid_records(tmp_path):
+    from webqa.compare import comparison_problem
+
+    path = _comparisons(tmp_path)
+    out = tmp_path / "cmp.jsonl"
+    report = export_examples([path], out, format="comparisons")
+    lines = out.read_text().splitlines()
+    assert report.pairs == len(lines) == 3
+    assert all(comparison_problem(json.loads(x)) == "" for x in lines)
+    assert any("failed comparison" in p for p in report.problems)
+    with pytest.raises(ConfigError, match="unknown export format"):
+        export_examples([path], out, format="csv")
+
+
+def test_cli_export_format_flag(tmp_path, capsys):
+    from webqa.cli import main
+
+    path = _comparisons(tmp_path)
+    assert main(["export", str(path), "--format", "dpo", "-o", str(tmp_path / "d.jsonl")]) == 0
+    assert "wrote 2 preference pairs" in capsys.readouterr().err

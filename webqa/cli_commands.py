@@ -298,10 +298,15 @@ def run_replay(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    """``webqa export TRACES -o OUT``: one chat example per valid step and per answer."""
+    """``webqa export FILES -o OUT``: sft (one chat example per valid step and per answer),
+    dpo or comparisons (from comparison files), filtered by status and correctness."""
     from .tracetools import export_examples
 
-    report = export_examples([Path(p) for p in args.traces], Path(args.output))
+    report = export_examples([Path(p) for p in args.traces], Path(args.output),
+                             format=getattr(args, "format", "sft"),
+                             status=getattr(args, "status", None),
+                             correct=getattr(args, "correct", False),
+                             results=getattr(args, "results", None))
     print(report.message, file=sys.stderr)
     return 0 if report.examples else 1
 

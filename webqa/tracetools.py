@@ -30,6 +30,7 @@ __all__ = [
     "replay",
     "ExportReport",
     "export_examples",
+    "EXPORT_FORMATS",
 ]
 
 TraceInput = TraceFile | list[dict[str, Any]]
@@ -665,6 +666,9 @@ def replay(
 
 # ----------------------------------------------------------------------------------- export
 
+#: what ``webqa export --format`` writes
+EXPORT_FORMATS = ("sft", "dpo", "comparisons")
+
 
 @dataclass
 class ExportReport:
@@ -678,20 +682,41 @@ class ExportReport:
     """Steps without a valid command: a demonstration's mistakes are not labels."""
     bad_lines: list[tuple[str, int, str]] = field(default_factory=list)
     """``(trace, line number, reason)`` for every damaged line skipped."""
+    format: str = "sft"
+    traces_left_out: int = 0
+    """Traces the status or correctness filter left out."""
+    pairs: int = 0
+    """Comparison records (dpo, comparisons) written."""
+    ties: int = 0
+    """Comparisons with no preference, which make no dpo pair."""
+    problems: list[str] = field(default_factory=list)
+    """Comparison lines left out, and why."""
 
     @property
     def examples(self) -> int:
         """Examples written."""
-        return self.step_examples + self.answer_examples
+        return self.step_examples + self.answer_examples + self.pairs
 
     @property
     def message(self) -> str:
         """A one-paragraph summary for people."""
+        if self.format != "sft":
+            noun = "preference pair" if self.format == "dpo" else "comparison"
+            text = f"wrote {_count(self.pairs, noun)} to {self.output}"
+            if self.ties:
+                text += f"; {_count(self.ties, 'tie')} left out (no preference)"
+            if self.problems:
+                more = f"; ... {len(self.problems) - 3} more" if len(self.problems) > 3 else ""
+                text += (f"; {_count(len(self.problems), 'line')} left out ("
+                         + "; ".join(self.problems[:3]) + more + ")")
+            return text
         text = (
             f"wrote {_count(self.examples, 'example')} ({_count(self.step_examples, 'step')}, "
             f"{_count(self.answer_examples, 'answer')}) from {_count(self.traces, 'trace')} "
             f"to {self.output}"
         )
+        if self.traces_left_out:
+            text += f"; {_count(self.traces_left_out, 'trace')} left out by the filters"
         if not self.examples:
             text += (
                 f"; no example: no step had a valid command and no run had an answer"
@@ -706,20 +731,68 @@ class ExportReport:
         return text
 
 
-def export_examples(paths: Iterable[str | Path | TraceFile], output: str | Path) -> ExportReport:
-    """Write chat fine-tuning examples (OpenAI format): observation → command, quotes → answer.
+def _graded(results: str | Path | None, paths: list[Path]) -> dict[str, bool | None]:
+    """Correctness by resolved trace path, from eval results (given, or beside traces/)."""
+    files = [Path(results)] if results else sorted(
+        {p.parent.parent / "results.jsonl" for p in paths if p.parent.name == "traces"})
+    graded: dict[str, bool | None] = {}
+    for f in files:
+        if not f.exists():
+            if results:
+                raise ConfigError(f"cannot read {f}: no such file")
+            continue
+        for line in f.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(row, dict) and isinstance(row.get("trace"), str):
+                graded[str(Path(row["trace"]).resolve())] = row.get("correct")
+    return graded
 
-    Only steps whose command was valid are exported: a demonstration's mistakes are not labels.
+
+def export_examples(paths: Iterable[str | Path | TraceFile], output: str | Path, *,
+                    format: str = "sft", status: Iterable[str] | None = None,
+                    correct: bool = False, results: str | Path | None = None) -> ExportReport:
+    """Write training data to ``output`` (JSONL), one example per line.
+
+    ``sft`` (the default): chat fine-tuning examples in the OpenAI format from traces —
+    observation → command per valid step, question + quotes → answer per answer (a trace
+    recorded with the ``tools`` protocol gives its tool-call examples instead). ``status``
+    keeps only traces that ended with one of those statuses; ``correct`` only those graded
+    correct in eval ``results`` (default: ``results.jsonl`` beside a ``traces/`` folder).
+    ``dpo`` and ``comparisons`` read comparison files (:mod:`webqa.compare`): ``dpo`` writes
+    ``{"prompt", "chosen", "rejected"}`` in the conversational form preference-tuning
+    libraries (TRL's DPOTrainer) read; ``comparisons`` writes the valid records as they are.
     Every input is checked before anything is written, so a file that is not a trace
     (``ConfigError``) leaves no partial output.
     """
-    traces = [p if isinstance(p, TraceFile) else load_trace(p) for p in paths]
+    if format not in EXPORT_FORMATS:
+        raise ConfigError(f"unknown export format {format!r}: use {', '.join(EXPORT_FORMATS)}")
+    if format != "sft":
+        return _export_pairs([p for p in paths if not isinstance(p, TraceFile)], output, format)
+    listed = list(paths)
+    traces = [p if isinstance(p, TraceFile) else load_trace(p) for p in listed]
     report = ExportReport(str(output), traces=len(traces))
+    wanted = set(status) if status else None
+    graded = _graded(results, [Path(t.path) for t in traces]) if correct else {}
     system, answer_system = prompts.system(), prompts.load("answer_system.md")
     roles = ("system", "user", "assistant")
     rows: list[str] = []
     for trace in traces:
         report.bad_lines += [(trace.path, n, r) for n, r in trace.bad_lines]
+        ended = (trace.end or {}).get("status")
+        if (wanted is not None and ended not in wanted) or (
+                correct and graded.get(str(Path(trace.path).resolve())) is not True):
+            report.traces_left_out += 1
+            continue
+        config: dict[str, Any] = (trace.run["config"] if isinstance(trace.run.get("config"), dict)
+                                  else {})
+        if config.get("protocol") == "tools":
+            for tool_example in _tool_call_examples(trace):
+                rows.append(json.dumps(tool_example, ensure_ascii=False) + "\n")
+                report.step_examples += 1
+            continue
         for e in trace.events:
             if e["type"] == "step":
                 if not e["command"] or e["error"]:
@@ -736,10 +809,63 @@ def export_examples(paths: Iterable[str | Path | TraceFile], output: str | Path)
                 continue
             msgs = [{"role": r, "content": c} for r, c in zip(roles, example, strict=True)]
             rows.append(json.dumps({"messages": msgs}, ensure_ascii=False) + "\n")
+    _write_rows(output, rows)
+    return report
+
+
+def _tool_call_examples(trace: TraceFile) -> list[dict[str, Any]]:
+    try:
+        from .toolspec import tool_call_examples
+    except ImportError as exc:
+        raise ConfigError(f"{trace.path} was recorded with the tools protocol, and this webqa "
+                          "cannot export tool-call examples (webqa.toolspec."
+                          "tool_call_examples is missing)") from exc
+    return list(tool_call_examples(trace))
+
+
+def _write_rows(output: str | Path, rows: list[str]) -> None:
     try:
         Path(output).write_text("".join(rows), encoding="utf-8", errors="replace")
     except OSError as exc:
         raise ConfigError(f"cannot write {output}: {exc}") from exc
+
+
+def _with_references(answer: str, titles: list[str], extracts: list[str]) -> str:
+    """The answer as the assistant's reply: its text, then the quotes its markers refer to."""
+    refs = "\n".join(f"[{n}] {t}: \u201c{e}\u201d"
+                     for n, (t, e) in enumerate(zip(titles, extracts, strict=False), 1))
+    return f"{answer}\n\nReferences:\n{refs}" if refs else answer
+
+
+def _export_pairs(paths: list[str | Path], output: str | Path, format: str) -> ExportReport:
+    from .compare import read_comparisons
+
+    report = ExportReport(str(output), format=format)
+    rows: list[str] = []
+    for path in paths:
+        records, problems = read_comparisons(path)
+        report.problems += problems
+        for r in records:
+            if format == "comparisons":
+                rows.append(json.dumps(r, ensure_ascii=False) + "\n")
+                report.pairs += 1
+                continue
+            if r["score_0"] == r["score_1"]:
+                report.ties += 1
+                continue
+            better, worse = ("0", "1") if r["score_0"] > r["score_1"] else ("1", "0")
+
+            def reply(side: str, r: dict[str, Any] = r) -> list[dict[str, str]]:
+                text = _with_references(r[f"answer_{side}"], r[f"quotes_{side}"]["title"],
+                                        r[f"quotes_{side}"]["extract"])
+                return [{"role": "assistant", "content": text}]
+
+            rows.append(json.dumps({
+                "prompt": [{"role": "user", "content": r["question"]["full_text"]}],
+                "chosen": reply(better), "rejected": reply(worse),
+            }, ensure_ascii=False) + "\n")
+            report.pairs += 1
+    _write_rows(output, rows)
     return report
 
 
