@@ -537,7 +537,7 @@ def test_export_dpo_writes_prompt_chosen_rejected_from_comparisons(tmp_path):
     lines = out.read_text().splitlines()
     assert len(lines) == 2
     records = [json.loads(x) for x in path.read_text().splitlines()[:2]]
-    for line, record in zip(lines, records):
+    for line, record in zip(lines, records, strict=True):
         row = json.loads(line)
         assert set(row) == {"prompt", "chosen", "rejected"}
         assert row["prompt"] == [{"role": "user", "content": record["question"]["full_text"]}]
