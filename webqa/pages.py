@@ -19,7 +19,7 @@ from .protocols import DocumentSource, SearchEngine
 from .records import Link, Page, SearchResult
 from .render import render_document
 from .render.layout import clean_text, marker
-from .urls import domain, strip_fragment
+from .urls import CORPUS_SCHEMES, domain, strip_fragment
 
 __all__ = ["WebLoader", "RenderCache", "SnapshotLoader", "results_page", "search_key",
            "parse_search_key"]
@@ -111,8 +111,11 @@ def results_page(query: str, hits: Iterable[SearchResult], *, width: int = 100,
     for i, hit in enumerate(hits, offset):
         links[i] = Link(i, hit.url, hit.title)
         title = hit.title[: len(hit.title) - len(suffix)] if suffix else hit.title
-        lines.append(_clip(f"{marker(i, clean_text(title) or hit.url, domain(hit.url))} "
-                           f"{clean_text(hit.url)}", 2 * width))
+        # A corpus's URLs add nothing a title does not say (and Open takes titles); a web
+        # result's URL and site tell the model where it would go.
+        web = hit.url.split(":", 1)[0] not in CORPUS_SCHEMES
+        link = marker(i, clean_text(title) or hit.url, domain(hit.url) if web else "")
+        lines.append(_clip(f"{link} {clean_text(hit.url)}" if web else link, 2 * width))
         if hit.snippet:
             lines.append(_clip("  " + clean_text(" ".join(hit.snippet.split())), width))
     if more:
