@@ -578,8 +578,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return EXIT_USAGE
+    # The program, not the library, decides what other libraries may say: pypdf logs every
+    # recoverable oddity of real-world PDFs as a warning, which is noise on a terminal.
+    import logging
+
     from .errors import WebQAError
 
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         from . import cli_commands
 

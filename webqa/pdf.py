@@ -33,8 +33,6 @@ def read_pdf(data: bytes, max_pages: int) -> PdfText:
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
-    # pypdf logs every recoverable oddity of real-world PDFs as a warning; they are noise here.
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
