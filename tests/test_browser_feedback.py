@@ -191,3 +191,15 @@ def test_results_drop_the_site_name_every_title_repeats():
     lines = browser.view.page.lines
     assert "【0†Topic 0†e.org】" in lines[1] and "Field Guide" not in "\n".join(lines)
     assert browser.view.page.links[0].text == "Topic 0 — Field Guide"  # the link keeps it all
+
+
+def test_the_line_a_find_landed_on_is_marked_and_a_quote_copied_with_the_mark_matches():
+    corpus = Redirecting(PAGES)
+    watch = Watching(ScriptedPolicy([f"Open {DOC}", "Find in page: maximum number",
+                                     "Quote: ▶ The maximum number of seconds to wait.",
+                                     "End: Answer"], "x [1]"))
+    answer = Agent(watch, WebLoader(corpus, corpus)).run("What is the timeout?")
+    marked = [line for line in watch.seen[2].split("♦Text\n", 1)[1].splitlines()
+              if line.startswith("▶ ")]
+    assert len(marked) == 1 and "maximum number" in marked[0]
+    assert answer.citations[0].quote == "The maximum number of seconds to wait."

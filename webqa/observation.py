@@ -18,6 +18,7 @@ from . import prompts
 from .browser import Browser, Outcome
 from .commands import clip, valid_forms
 from .records import Page, Quote
+from .textmatch import MATCH_MARK
 
 __all__ = ["Observation", "observe", "MAX_PAST_ACTIONS", "MAX_QUESTION_CHARS",
            "MAX_LINE_CHARS", "MAX_OBSERVATION_CHARS"]
@@ -63,6 +64,10 @@ def observe(question: str, browser: Browser, past_actions: list[str], actions_le
     top, lines = browser.window() if view else (0, [])
     lines = [line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS] + "…"
              for line in lines]
+    if last is not None and last.kind == "find" and last.match_line is not None:
+        at = last.match_line - top
+        if 0 <= at < len(lines):
+            lines[at] = f"{MATCH_MARK} {lines[at]}"
     shown = past_actions[-MAX_PAST_ACTIONS:]
     if len(past_actions) > len(shown):
         shown = [prompts.message("earlier_actions", count=len(past_actions) - len(shown)),

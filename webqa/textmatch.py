@@ -19,6 +19,10 @@ from difflib import SequenceMatcher
 from .records import Page
 from .render.layout import MARKER_RE
 
+#: Marks the line a Find landed on in the observation; skipped in matching, so a quote copied
+#: with it still matches the page.
+MATCH_MARK = "▶"
+
 __all__ = ["PageMatcher", "Span", "fold"]
 
 _FOLD = {
@@ -28,7 +32,7 @@ _FOLD = {
 }
 # Hyphens and dashes are skipped like whitespace: a model types "Jean Paul" for "Jean-Paul"
 # and "1990 1995" for "1990–1995".
-_SKIPPED = frozenset("-‐‑‒–—―−")
+_SKIPPED = frozenset("-‐‑‒–—―−" + MATCH_MARK)
 _SPLIT = "━"
 _ELLIPSIS = re.compile(r"\s*(?:\.\.\.|…)\s*")
 _SENTENCE_END = re.compile(r"[.!?;:](?=[\"')\]]*(?:\s|$))")
