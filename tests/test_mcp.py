@@ -227,3 +227,24 @@ def test_store_sessions_are_separate_and_end_when_idle(tmp_path):
         assert len(store) == 0 and a.closed and b.closed
     ended = [load_trace(p) for p in tmp_path.glob("*.jsonl")]
     assert sorted(t.end["status"] for t in ended) == ["no_quotes", "no_quotes"]
+
+
+def test_a_session_at_its_action_limit_ends_and_the_next_call_starts_afresh(tmp_path):
+    from webqa.commands import Command
+    from webqa.errors import ActionError
+
+    with Session(corpus=DEMO, policy="extractive", trace=False) as session:
+        store = SessionStore(session, trace_dir=tmp_path, max_actions=2)
+        first = store.get("stdio")
+        first.execute(Command("search", "Neptune"))
+        first.execute(Command("click", "0"))
+        with pytest.raises(ActionError, match="used all its 2 actions and has ended"):
+            first.execute(Command("back"))
+        assert first.closed
+        second = store.get("stdio")
+        assert second is not first and second.run.browser.view is None
+        store.close()
+    ended = sorted((load_trace(p) for p in tmp_path.glob("*.jsonl")), key=lambda t: -len(t.steps))
+    assert [s["command"] for s in ended[0].steps] == [
+        "Search Neptune", "Clicked on link 0", "End: Answer"]
+

@@ -346,6 +346,14 @@ def _mcp(p: argparse.ArgumentParser) -> None:
         help="end a browsing session after this long without a call (default: %(default)g)",
     )
     p.add_argument(
+        "--session-actions",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="browser actions one session may take; then it ends and the next call starts a "
+        "new one (default: %(default)s)",
+    )
+    p.add_argument(
         "--max-sessions",
         type=int,
         default=100,

@@ -472,7 +472,7 @@ def run_mcp(args: argparse.Namespace) -> int:
             return 2
     with Session(**options, trace=traces) as session:
         server, store = build_server(session, single=args.http is None, trace_dir=traces,
-                                     max_actions=args.max_actions,
+                                     max_actions=args.session_actions,
                                      idle_timeout=args.idle_timeout,
                                      max_sessions=args.max_sessions)
         if args.http is None:

@@ -98,7 +98,7 @@ class BrowsingSession:
     one tool call at a time (calls of one session are serialised), with its own trace."""
 
     def __init__(self, session: Session, key: str, *, trace_dir: Path | None = None,
-                 max_actions: int = 100) -> None:
+                 max_actions: int = 1000) -> None:
         self.key, self.max_actions = key, max_actions
         run_id = uuid.uuid4().hex
         path = (trace_dir / default_trace_path(run_id).name) if trace_dir else None
@@ -122,6 +122,7 @@ class BrowsingSession:
                 if self.closed:
                     raise ActionError(_message("session_closed"))
                 if self.run.usage.actions >= self.max_actions:
+                    self._closing = True  # its trace ends now; the next call starts afresh
                     raise ActionError(_message("action_limit", limit=self.max_actions))
                 self.last_used = time.monotonic()
                 obs = self.run.observe()
@@ -187,7 +188,7 @@ class SessionStore:
     idle too long or when the server stops. Thread-safe."""
 
     def __init__(self, session: Session, *, trace_dir: Path | None = None,
-                 max_actions: int = 100, idle_timeout: float = 1800.0,
+                 max_actions: int = 1000, idle_timeout: float = 1800.0,
                  max_sessions: int = 100, clock: Callable[[], float] = time.monotonic) -> None:
         self.session, self.trace_dir = session, trace_dir
         self.max_actions, self.idle_timeout, self.max_sessions = (
@@ -201,8 +202,11 @@ class SessionStore:
         self.sweep()
         with self._lock:
             found = self._sessions.get(key) if key is not None else None
-            if found is not None:
+            if found is not None and not found.closed:
                 return found
+            if found is not None:  # ended at its action limit: the same key starts afresh
+                del self._sessions[found.key]
+                create = True
             if not create:
                 raise ActionError(_message("no_session", session=key,
                                            minutes=round(self.idle_timeout / 60)))
@@ -252,7 +256,7 @@ def _connection_id(ctx: Context) -> str | None:
 
 
 def build_server(session: Session, *, single: bool, trace_dir: Path | None = None,
-                 max_actions: int = 100, idle_timeout: float = 1800.0,
+                 max_actions: int = 1000, idle_timeout: float = 1800.0,
                  max_sessions: int = 100) -> tuple[MCPServer, SessionStore]:
     """The MCP server over ``session`` and its session store.
 
