@@ -65,7 +65,7 @@ def _bad_lines_text(trace: TraceFile) -> list[str]:
 # ------------------------------------------------------------------------- quotes of a run
 
 
-_QUOTED_LINES = re.compile(r"lines (\d+)\s*-\s*(\d+)")
+_QUOTED_LINES = re.compile(r"lines? (\d+)(?:\s*[-–]\s*(\d+))?")
 
 
 def run_quotes(trace: TraceInput) -> list[dict[str, Any]]:
@@ -102,7 +102,7 @@ def run_quotes(trace: TraceInput) -> list[dict[str, Any]]:
     spans = [_QUOTED_LINES.search(str(s.get("result") or "")) for s in quoting]
     for q, span in zip(quotes, spans if len(spans) == len(quotes) else [], strict=False):
         if span:
-            q["line_start"], q["line_end"] = int(span[1]), int(span[2])
+            q["line_start"], q["line_end"] = int(span[1]), int(span[2] or span[1])
     for q in quotes:
         q["url"] = _url_for_title(t, q["title"])
     return quotes
@@ -118,11 +118,16 @@ def _section(observation: str, name: str) -> list[str]:
     return lines[start:end]
 
 
+_QUOTE_HEAD = re.compile(r"(?:\[\d+\] )?From ")
+
+
 def _observation_quotes(observation: str) -> list[dict[str, Any]]:
     quotes: list[dict[str, Any]] = []
     for line in _section(observation, "Quotes"):
-        if line.startswith("From "):
-            quotes.append({"url": "", "title": _strip_domain(line[5:]), "text": ""})
+        # "[n] From <title>" (numbered as the answer cites them), or "From <title>" in older traces
+        head = _QUOTE_HEAD.match(line)
+        if head:
+            quotes.append({"url": "", "title": _strip_domain(line[head.end():]), "text": ""})
         elif quotes and (line.startswith("> ") or quotes[-1]["text"]):
             text = line[2:] if line.startswith("> ") and not quotes[-1]["text"] else line
             quotes[-1]["text"] = f"{quotes[-1]['text']}\n{text}" if quotes[-1]["text"] else text
