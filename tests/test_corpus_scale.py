@@ -127,3 +127,26 @@ def test_an_interrupted_build_leaves_no_index_behind(tmp_path):
     assert not list(cache.glob("*.sqlite3")) and not list(cache.glob("*.build"))
     with closing(open_corpus(root, cache_dir=cache)) as corpus:
         assert corpus.last_refresh.added == 13
+
+
+class EagerWorkers(FolderCorpus):
+    """Hands reading to worker processes after a handful of files."""
+
+    parallel_after = 3
+
+
+def test_worker_processes_index_exactly_what_one_process_does(tmp_path):
+    files: dict[str, str | bytes] = {
+        f"d{i % 4}/p{i}.html": f"<title>P{i}</title><p>word{i} shared text</p>"
+        for i in range(600)}
+    files["d1/bad.txt"] = b"\xff\xfe\x00broken utf-16 and more bytes \x80\x81"
+    root = make_folder(tmp_path / "site", files)
+    rows = []
+    for kind, cache in ((FolderCorpus, tmp_path / "one"), (EagerWorkers, tmp_path / "many")):
+        with closing(kind(root, cache_dir=cache)) as corpus:
+            stats = corpus.last_refresh
+            docs = sorted(corpus.index.db.execute("SELECT key, url, title FROM docs"))
+            rows.append((stats.added, sorted(stats.skipped), docs,
+                         _urls(corpus.search("word77 shared", 1))))
+    assert rows[0] == rows[1]
+    assert rows[0][0] >= 601 and rows[0][3] == ["local://site/d1/p77.html"]

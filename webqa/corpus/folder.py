@@ -16,11 +16,16 @@ from __future__ import annotations
 
 import errno
 import logging
+import multiprocessing
 import os
 import re
 import stat
 import time
+from collections import deque
+from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from webqa.errors import ConfigError, FetchError, TooLargeError
@@ -30,7 +35,8 @@ from .base import MAX_FETCH_BYTES, MAX_INDEX_CHARS, IndexStats, Progress, shorte
 from .fts import IndexedCorpus
 from .text import decode, html_title, html_to_text, markdown_title, markdown_to_text, valid_text
 
-__all__ = ["FolderCorpus", "SUFFIXES", "FULL_CHECK_FILES", "extract"]
+__all__ = ["FolderCorpus", "SUFFIXES", "FULL_CHECK_FILES", "PARALLEL_AFTER", "extract",
+           "read_and_extract"]
 
 log = logging.getLogger("webqa.corpus")
 
@@ -43,6 +49,9 @@ _CHECKPOINT_EVERY = 20_000
 #: A folder of at most this many indexed files is compared file by file on every open (a few
 #: milliseconds); a larger one only has its folders' mtimes compared (see ``_stale``).
 FULL_CHECK_FILES = 2_000
+#: Files read one by one before a build hands reading and extraction to worker processes.
+PARALLEL_AFTER = 5_000
+_CHUNK = 256  # files per task handed to a worker
 # A folder mtime this close to now may yet move within the clock's resolution: not trusted.
 _RACY_NS = 2_000_000_000
 # Characters left as they are in URL paths; everything else (space, %, ?, #, ...) is escaped.
@@ -92,6 +101,102 @@ def extract(path: Path, data: bytes) -> tuple[str, str]:
     return stem, text
 
 
+def read_and_extract(path: str, size: int) -> tuple[str, str] | tuple[None, str]:
+    """``(title, indexed text)`` of the file at ``path`` (``size`` bytes when listed), or
+    ``(None, why it is skipped)``; never raises on bad content or an unreadable file."""
+    try:
+        with open(path, "rb") as fh:
+            # Sized by the file: a read of MAX_FETCH_BYTES would allocate that much for every
+            # small page. A giant file: index its start.
+            data = fh.read(MAX_FETCH_BYTES if size >= MAX_FETCH_BYTES else -1)
+        title, body = extract(Path(path), data)
+    except OSError as exc:
+        return None, f"unreadable: {exc.strerror or exc}"
+    except _EXTRACT_ERRORS as exc:  # text extraction is meant never to fail
+        return None, f"cannot extract its text: {exc}"
+    return title, body[:MAX_INDEX_CHARS]
+
+
+def _read_many(files: list[tuple[str, int]]) -> list[tuple[str, str] | tuple[None, str]]:
+    return [read_and_extract(path, size) for path, size in files]
+
+
+class _Job(NamedTuple):
+    """One file to (re)index."""
+
+    key: str
+    rel: str
+    path: str
+    mtime: float
+    size: int
+    folder: int
+    update: bool
+    new: bool
+
+
+class _Counter:
+    """Progress reporting: every file listed counts, read or not."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.done = 0
+        self.last = ""
+
+    def tick(self, key: str) -> None:
+        self.done += 1
+        self.last = key
+        if self.progress is not None:
+            self.progress(self.done, None, key)
+
+    def finish(self) -> None:
+        if self.progress is not None and self.done:
+            self.progress(self.done, self.done, self.last)
+
+
+def _workers() -> int:
+    """Extraction processes for a long build: one core is left to the writer."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 0  # spawned workers would re-run a caller's unguarded __main__
+    return max(1, min(4, (os.cpu_count() or 1) - 1))
+
+
+def _extracted(jobs: Iterator[_Job], after: int
+               ) -> Iterator[tuple[_Job, tuple[str, str] | tuple[None, str]]]:
+    """Each job with its file's text, in job order: read here for the first ``after`` jobs,
+    then by worker processes a chunk at a time."""
+    for n, job in enumerate(jobs, 1):
+        yield job, read_and_extract(job.path, job.size)
+        if n >= after:
+            break
+    else:
+        return
+    workers = _workers()
+    if not workers:
+        for job in jobs:
+            yield job, read_and_extract(job.path, job.size)
+        return
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    window: deque[tuple[list[_Job], Future[list[tuple[str, str] | tuple[None, str]]]]]
+    window = deque()
+    # Forked workers run only _read_many: no lock or connection of this process is used.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        try:
+            while True:
+                chunk = list(islice(jobs, _CHUNK))
+                if chunk:
+                    window.append((chunk, pool.submit(_read_many,
+                                                      [(j.path, j.size) for j in chunk])))
+                if window and (not chunk or len(window) > 2 * workers):
+                    done, future = window.popleft()
+                    yield from zip(done, future.result(), strict=True)
+                if not chunk and not window:
+                    break
+        finally:
+            for _, future in window:
+                future.cancel()
+
+
 class FolderCorpus(IndexedCorpus):
     """Search and fetch over a folder of pages (see the module docstring)."""
 
@@ -99,6 +204,8 @@ class FolderCorpus(IndexedCorpus):
     _reports_unchanged = True
     #: Up to this many indexed files, every open compares every file (see :meth:`_stale`).
     full_check_files = FULL_CHECK_FILES
+    #: Files read in this process before worker processes take over reading (see _update).
+    parallel_after = PARALLEL_AFTER
 
     def __init__(self, root: str | os.PathLike[str], *,
                  cache_dir: str | os.PathLike[str] | None = None, refresh: bool = True,
@@ -198,7 +305,9 @@ class FolderCorpus(IndexedCorpus):
 
         Only folders whose mtime moved are listed again (every folder when ``full``, or when
         the folder holds at most :data:`FULL_CHECK_FILES` files); a new folder is read
-        whole. What is held in memory is one folder's listing at a time."""
+        whole. What is held in memory is one folder's listing at a time. Past
+        :data:`PARALLEL_AFTER` files to read, reading and text extraction move to worker
+        processes while this one writes the index."""
         start = time.monotonic()
         stats = IndexStats(self.kind, self.root, self.index.path)
         known = {path: (folder, raw, mtime) for folder, path, raw, mtime in self.index.dirs()}
@@ -214,9 +323,28 @@ class FolderCorpus(IndexedCorpus):
                 stats.removed += self.index.drop_dir(folder)
             elif full or now != mtime:
                 pending.append(rel)
-        done = 0
+        count = _Counter(progress)
+        jobs = self._jobs(pending, known, fresh, stats, count)
         written = 0
-        last = ""
+        for job, result in _extracted(jobs, self.parallel_after):
+            if self._store(job, result, stats):
+                written += 1
+            count.tick(job.key)
+            if not fresh and written >= _CHECKPOINT_EVERY:
+                self.index.checkpoint()
+                written = 0
+        count.finish()
+        changed = stats.added + stats.updated + stats.removed
+        self.index.commit(changed=changed)
+        stats.documents = self.index.stored_count()
+        stats.unchanged = stats.documents - stats.added - stats.updated
+        stats.seconds = time.monotonic() - start
+        return stats
+
+    def _jobs(self, pending: list[str], known: dict[str, tuple[int, bytes, int]], fresh: bool,
+              stats: IndexStats, count: _Counter) -> Iterator[_Job]:
+        """List the ``pending`` folders (and the new ones found in them), record their
+        stamps and drop what left them; yield the files that must be (re)read."""
         while pending:
             rel = pending.pop()
             # The folder's mtime is read before its listing: a change made while it is listed
@@ -233,53 +361,30 @@ class FolderCorpus(IndexedCorpus):
             stored = self.index.files_in(folder) if old is not None else {}
             for key, name, file_path, file_mtime, size in files:
                 had = stored.pop(key, None)
-                done += 1
-                last = key
-                if had != (file_mtime, size) and self._index_file(
-                        key, name, file_path, file_mtime, size, folder,
-                        had is None and (fresh or old is None), stats):
-                    if had is None:
-                        stats.added += 1
-                    else:
-                        stats.updated += 1
-                    written += 1
-                if progress is not None:
-                    progress(done, None, key)
+                if had == (file_mtime, size):
+                    count.tick(key)
+                else:
+                    yield _Job(key, name, file_path, file_mtime, size, folder, had is not None,
+                               had is None and (fresh or old is None))
             for key in stored:
                 self.index.remove(key)
                 stats.removed += 1
             pending.extend(sub for sub in reversed(subfolders) if _storable(sub) not in known)
-            if not fresh and written >= _CHECKPOINT_EVERY:
-                self.index.checkpoint()
-                written = 0
-        if progress is not None and done:
-            progress(done, done, last)
-        changed = stats.added + stats.updated + stats.removed
-        self.index.commit(changed=changed)
-        stats.documents = self.index.stored_count()
-        stats.unchanged = stats.documents - stats.added - stats.updated
-        stats.seconds = time.monotonic() - start
-        return stats
 
-    def _index_file(self, key: str, rel: str, path: str, mtime: float, size: int, folder: int,
-                    new: bool, stats: IndexStats) -> bool:
-        """Read, extract and store one file; False (and a note in ``stats``) when skipped."""
-        try:
-            with open(path, "rb") as fh:
-                # Sized by the file: a read of MAX_FETCH_BYTES would allocate that much
-                # for every small page. A giant file: index its start.
-                data = fh.read(MAX_FETCH_BYTES if size >= MAX_FETCH_BYTES else -1)
-            title, body = extract(Path(path), data)
-        except OSError as exc:
-            stats.skipped.append((key, f"unreadable: {exc.strerror or exc}"))
-            log.warning("skipping %s: %s", key, exc)
+    def _store(self, job: _Job, result: tuple[str, str] | tuple[None, str],
+               stats: IndexStats) -> bool:
+        """Store one extracted file; False (and a note in ``stats``) when it was skipped."""
+        title, body = result
+        if title is None:
+            stats.skipped.append((job.key, body))
+            log.warning("skipping %s: %s", job.key, body)
             return False
-        except _EXTRACT_ERRORS as exc:  # text extraction is meant never to fail
-            stats.skipped.append((key, f"cannot extract its text: {exc}"))
-            log.warning("skipping %s: cannot extract its text: %s", key, exc)
-            return False
-        self.index.put(key, self.url_for(rel), title, body[:MAX_INDEX_CHARS], mtime=mtime,
-                       size=size, new=new, folder=folder)
+        self.index.put(job.key, self.url_for(job.rel), title, body, mtime=job.mtime,
+                       size=job.size, new=job.new, folder=job.folder)
+        if job.update:
+            stats.updated += 1
+        else:
+            stats.added += 1
         return True
 
     def url_for(self, key: str) -> str:
