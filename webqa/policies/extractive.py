@@ -1,20 +1,28 @@
 """The extractive policy: browse and answer with no LLM.
 
-It searches with the question, opens the best results in turn, quotes the sentences (or table
-rows) of each page that best match the question, and answers by putting the best quotes
-together with ``[n]`` citations, re-ranked over everything it read. Every word of its answer is
-the pages' own text, so it is a baseline that cannot hallucinate, and it makes webqa useful on
-any machine.
+It searches with the question, opens the best results in turn, quotes the passages of each
+page that best answer the question (see :mod:`.relevance`), and answers by putting the best
+quotes together with ``[n]`` citations, re-ranked over everything it read. The answer leads
+with the sentence that best answers the question; a further quote is added only when it
+states another fact. Every word of its answer is the pages' own text, so it is a baseline
+that cannot hallucinate, and it makes webqa useful on any machine.
+
+Two-page questions ("the father of the leader who founded the Xiongnu Empire") name a thing
+only through another: when the best passage of a page covers only part of the question and
+links to something the question does not name, the policy opens that link too and scores its
+page for the rest of the question.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..records import Quote
+from ..render.layout import MARKER_RE
 from ..textmatch import fold
 from . import Reply
-from .relevance import Scorer, keywords, terms
+from .relevance import Scorer, Unit, keywords, novel_names, sentences, terms
 
 if TYPE_CHECKING:
     from ..observation import Observation
@@ -26,7 +34,7 @@ __all__ = ["ExtractivePolicy", "keywords"]
 RELATIVE_FLOOR = 0.6
 
 #: The answer adds a further quote only if it scores at least this share of the best one.
-ANSWER_FLOOR = 0.5
+ANSWER_FLOOR = 0.6
 
 #: Longest quote proposed: text without sentence punctuation can make one "unit" of a whole
 #: page, which the browser would refuse (its quote limit is 1,500 characters).
@@ -35,9 +43,28 @@ MAX_UNIT_CHARS = 1000
 #: Score bonus for a quote from the first search result (halved for the second, and so on).
 RANK_PRIOR = 0.2
 
+#: A page's best unit covering less of the question than this may lead to a second page.
+HOP_COVERAGE = 0.85
+
+#: Links followed from one run's best units, at most.
+MAX_HOPS = 2
+
+#: A further quote must bring at least this many content words the answer does not have yet.
+NEW_WORDS = 1
+
+
+@dataclass
+class _Read:
+    """What the policy knows about a quote it proposed."""
+
+    score: float
+    unit: Unit
+    title: str
+    hop: bool = False
+
 
 class ExtractivePolicy:
-    """Search, open the top results, quote the best-matching sentences, answer from them."""
+    """Search, open the top results, quote the best-matching passages, answer from them."""
 
     name = "extractive"
 
@@ -56,6 +83,10 @@ class ExtractivePolicy:
         self._clicked_rank = 0
         self._top = 0.0  # the best unit score seen in this run
         self._rank: dict[str, int] = {}  # page URL -> its place in the search results
+        self._read: dict[str, _Read] = {}  # folded quote text -> how it scored
+        self._hops: list[tuple[str, float, Unit]] = []  # (url, bridge coverage, bridge unit)
+        self._hop_of: dict[str, tuple[float, Unit]] = {}  # opened hop url -> its bridge
+        self._hopped = 0
 
     def start(self, question: str) -> ExtractivePolicy:
         """A fresh policy for one run of ``question``, with these settings."""
@@ -93,6 +124,12 @@ class ExtractivePolicy:
         return Reply(f"Search {query}")
 
     def _next_result(self, page: Page) -> Reply:
+        while self._hops:
+            url, cover, bridge = self._hops.pop(0)
+            if url not in self._done_pages and url not in self._hop_of:
+                self._hop_of[url] = (cover, bridge)
+                self._hopped += 1
+                return Reply(f"Open {url}")
         if self._opened < self.pages:
             for link_id in sorted(page.links):
                 if link_id not in self._clicked:
@@ -111,38 +148,146 @@ class ExtractivePolicy:
 
     def _best(self, page: Page) -> list[str]:
         """The page's units worth quoting, best first."""
-        picked: list[str] = []
-        ranked = self._scorer.rank_page(page.title, page.lines)
+        url = page.url.partition("#")[0]
+        hop = self._hop_of.get(url) or self._hop_of.get(page.url)
+        scorer = self._scorer
+        if hop is not None:  # a second page answers what the first one's unit left open
+            scorer = Scorer(self._question, skip=terms(hop[1].text))
+        ranked = scorer.rank_units(page.title, page.lines)
+        if hop is not None:
+            ranked = [(self._chain(hop[0], s), u) for s, u in ranked]
         if ranked:
             self._top = max(self._top, ranked[0][0])
+            if hop is None:
+                self._plan_hops(page, ranked[0][1])
         # Far below the best unit seen so far is noise: it would only crowd the references.
         floor = max(self.min_score, RELATIVE_FLOOR * self._top)
+        picked: list[str] = []
+        spans: list[tuple[int, int]] = []
         for score, unit in ranked:
             if score < floor or len(picked) >= self.quotes_per_page:
                 break
-            unit = _head(unit, MAX_UNIT_CHARS)
-            if fold(unit) not in self._quoted:
-                self._quoted.add(fold(unit))
-                picked.append(unit)
+            if any(unit.first <= b and a <= unit.last for a, b in spans) and any(
+                    fold(p) in fold(q) or fold(q) in fold(p) for q in picked
+                    for p in unit.parts):
+                continue  # the same sentence again, in a window
+            text = _head(unit.text, MAX_UNIT_CHARS)
+            key = fold(text)
+            if key not in self._quoted:
+                self._quoted.add(key)
+                self._read[key] = _Read(score, unit, page.title, hop is not None)
+                picked.append(text)
+                spans.append((unit.first, unit.last))
         return picked
 
+    def _chain(self, bridge_cover: float, residual: float) -> float:
+        """A second page's unit scored for the whole question, by way of its bridge."""
+        return bridge_cover + (1.0 - bridge_cover) * residual
+
+    def _plan_hops(self, page: Page, unit: Unit) -> None:
+        """Remember the links of ``unit`` worth opening for the part it does not cover."""
+        if self._hopped + len(self._hops) >= MAX_HOPS:
+            return
+        weight = self._scorer.weights()
+        cover = self._scorer.coverage(set(terms(unit.text)), set(terms(page.title)), weight)
+        if cover >= HOP_COVERAGE or cover <= 0:
+            return
+        asked = set(terms(self._question))
+        seen: set[str] = set()
+        for line in page.lines[unit.first:unit.last + 1]:
+            for m in MARKER_RE.finditer(line):
+                link = page.links.get(int(m.group(1)))
+                if link is None or m.group(3) or link.url in seen:
+                    continue  # an outside link (its domain shown) leaves the corpus
+                named = set(terms(m.group(2)))
+                # A link to something the question already names is no second page.
+                if not named or named <= asked or m.group(2) not in unit.text:
+                    continue
+                seen.add(link.url)
+                self._hops.append((link.url.partition("#")[0], cover, unit))
+                if self._hopped + len(self._hops) >= MAX_HOPS:
+                    return
+
     def answer(self, question: str, quotes: list[Quote], feedback: str | None = None) -> Reply:
-        """The best quotes over all pages read, best first, each with its citation marker."""
-        scorer = self._scorer if question == self._question else Scorer(question)
-        # The search engine's order is evidence too: a quote from its first hit gets a little more.
-        scores = [scorer.score(q.text, set(terms(q.text)), q.title)
-                  + RANK_PRIOR / (1 + self._rank.get(q.url, self.pages)) for q in quotes]
-        ranked = sorted(range(len(quotes)), key=lambda i: -scores[i])
-        best = scores[ranked[0]] if ranked else 0.0
+        """The best quotes over all pages read, best first, each with its citation marker.
+
+        The first quote's best sentence leads; later quotes come only if they add words the
+        answer does not have yet. A quote that answers what another one leaves open, about a
+        name that one gives (a second page), leads with that one after it.
+        """
+        same = question == self._question
+        scorer = self._scorer if same else Scorer(question)
+        weight = scorer.weights()
+        scores: list[float] = []
+        covers: list[float] = []
+        reads: list[_Read | None] = []
+        for q in quotes:
+            read = self._read.get(fold(q.text)) if same else None
+            context = read.unit.context if read is not None else ""
+            toks = set(terms(q.text))
+            base = read.score if read is not None else scorer.score(q.text, toks, q.title)
+            # The search engine's order is evidence too: a quote from its first hit gets more.
+            scores.append(base + RANK_PRIOR / (1 + self._rank.get(q.url, self.pages)))
+            covers.append(scorer.coverage(toks, set(terms(f"{q.title} {context}")), weight))
+            reads.append(read)
+        order = self._chains(question, quotes, scores, covers, reads, scorer)
+        best = max(scores, default=0.0)
         parts: list[str] = []
-        for i in ranked[: self.answer_quotes]:
-            if parts and scores[i] < ANSWER_FLOOR * best:
+        have: set[str] = set(terms(question))
+        for i, chained in order:
+            if len(parts) >= self.answer_quotes:
                 break
             text = quotes[i].text.strip()
-            if not text.endswith((".", "!", "?", '"', "”")):
-                text += "."
-            parts.append(f"{text} [{i + 1}]")
+            toks = set(terms(text))
+            if parts and not chained and (scores[i] < ANSWER_FLOOR * best
+                                          or len(toks - have) < NEW_WORDS):
+                continue
+            read = reads[i]
+            unit = read.unit if read is not None and read.unit.text == text else None
+            pieces = list(unit.parts) if unit is not None else sentences(text)
+            if not parts and len(pieces) > 1 and unit is not None:
+                lead = scorer.lead(unit, quotes[i].title)
+                pieces = [pieces[lead]] + pieces[:lead] + pieces[lead + 1:]
+            body = " ".join(p.strip() for p in pieces)
+            if not body.endswith((".", "!", "?", '"', "”")):
+                body += "."
+            parts.append(f"{body} [{i + 1}]")
+            have |= toks
         return Reply(" ".join(parts))
+
+    def _chains(self, question: str, quotes: list[Quote], scores: list[float],
+                covers: list[float], reads: list[_Read | None],
+                scorer: Scorer) -> list[tuple[int, bool]]:
+        """The quotes in answer order, ``(index, chained)``: best first, except that a quote
+        on a second page which completes a first page's quote comes first, with it."""
+        ranked = sorted(range(len(quotes)), key=lambda i: -scores[i])
+        best_chain: tuple[float, int, int] | None = None
+        names = [novel_names(q.text, question) for q in quotes]
+        for i in ranked[:6]:
+            if not names[i] or reads[i] is not None and reads[i].hop:  # type: ignore[union-attr]
+                continue
+            rest: Scorer | None = None
+            for j, q in enumerate(quotes):
+                if j == i or q.url == quotes[i].url:
+                    continue
+                if not names[i] & set(terms(f"{q.title} {q.text}")):
+                    continue
+                if rest is None:
+                    rest = Scorer(question, skip=terms(quotes[i].text))
+                    rest.df, rest.n = scorer.df, scorer.n
+                read = reads[j]
+                res = rest.score(q.text, set(terms(q.text)), q.title,
+                                 context=read.unit.context if read is not None else "")
+                chain = self._chain(covers[i], res) + RANK_PRIOR / (
+                    1 + self._rank.get(q.url, self.pages))
+                if best_chain is None or chain > best_chain[0]:
+                    best_chain = (chain, j, i)
+        if best_chain is not None and best_chain[0] > scores[ranked[0]]:
+            _, j, i = best_chain
+            scores[j] = best_chain[0]
+            head = [(j, True), (i, True)]
+            return head + [(k, False) for k in ranked if k not in (i, j)]
+        return [(k, False) for k in ranked]
 
 
 def _head(unit: str, limit: int) -> str:
