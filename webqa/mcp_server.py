@@ -44,7 +44,7 @@ from .errors import ActionError, ConfigError, WebQAError
 from .policies import Reply
 from .records import Answer
 from .session import Session
-from .toolspec import describe, parse_tool_call
+from .toolspec import describe, param_description, parse_tool_call
 from .trace import TraceWriter, default_trace_path
 
 __all__ = ["BrowsingSession", "SessionStore", "build_server", "serve_stdio", "serve_http",
@@ -84,13 +84,8 @@ def _message(key: str, **fields: Any) -> str:
 
 def _param(tool: str, name: str) -> str:
     """A parameter's description: ``tools.toml`` for the browser's tools, else ``mcp.toml``."""
-    from .toolspec import _table as tool_words
-
-    for table in (tool_words(), _words()):
-        text = table.get(tool, {}).get("params", {}).get(name)
-        if text:
-            return str(text)
-    return ""
+    return (param_description(tool, name)
+            or str(_words().get(tool, {}).get("params", {}).get(name, "")))
 
 
 class BrowsingSession:

@@ -39,7 +39,8 @@ from .errors import ConfigError, FormatError
 if TYPE_CHECKING:
     from .trace import TraceFile
 
-__all__ = ["ToolSpec", "TOOLS", "tool_schemas", "tool_names", "parse_tool_call", "tool_call_for",
+__all__ = ["Param", "ToolSpec", "TOOLS", "REFUSALS", "tool_schemas", "tool_names", "describe",
+           "param_description", "input_schema", "parse_tool_call", "tool_call_for",
            "tools_system", "failed_call_text", "command_for_action", "tool_call_examples",
            "tools_message", "MAX_ARGUMENTS_CHARS", "FAILED_CALL_PREFIX"]
 
@@ -151,6 +152,11 @@ def describe(name: str) -> str:
         raise ConfigError(f"tools.toml: no description for the tool {name!r}") from exc
 
 
+def param_description(tool: str, param: str) -> str:
+    """The description of ``tool``'s parameter ``param`` (``prompts/tools.toml``; "" if none)."""
+    return str(_table().get(tool, {}).get("params", {}).get(param, ""))
+
+
 def param_schema(tool: str, param: Param) -> dict[str, Any]:
     """The JSON schema of one parameter, with its description."""
     schema: dict[str, Any] = {"type": param.type}
@@ -162,9 +168,8 @@ def param_schema(tool: str, param: Param) -> dict[str, Any]:
         schema["minLength"], schema["maxLength"] = 1, MAX_ARG_CHARS
     if param.default is not None:
         schema["default"] = param.default
-    words = _table().get(tool, {}).get("params", {})
-    if param.name in words:
-        schema["description"] = str(words[param.name])
+    if described := param_description(tool, param.name):
+        schema["description"] = described
     return schema
 
 
