@@ -248,3 +248,35 @@ def test_a_session_at_its_action_limit_ends_and_the_next_call_starts_afresh(tmp_
     assert [s["command"] for s in ended[0].steps] == [
         "Search Neptune", "Clicked on link 0", "End: Answer"]
 
+
+def test_sigterm_on_stdio_ends_the_session_trace_and_exits(tmp_path):
+    import signal
+
+    traces = tmp_path / "traces"
+    proc = subprocess.Popen(command("--traces", str(traces)), stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env={"WEBQA_HOME": str(tmp_path / "home")})
+
+    def rpc(message):
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(json.dumps({"jsonrpc": "2.0", **message}) + "\n")
+        proc.stdin.flush()
+        return json.loads(proc.stdout.readline()) if "id" in message else None
+
+    try:
+        rpc({"id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "test", "version": "1"}}})
+        rpc({"method": "notifications/initialized"})
+        found = rpc({"id": 2, "method": "tools/call",
+                     "params": {"name": "search", "arguments": {"query": "Neptune"}}})
+        assert "Search showed" in found["result"]["content"][0]["text"]
+        proc.send_signal(signal.SIGTERM)  # stdin still open
+        assert proc.wait(10) == 130
+    finally:
+        proc.kill()
+    (path,) = traces.glob("*.jsonl")
+    trace = load_trace(path)
+    assert trace.complete and [s["command"] for s in trace.steps] == ["Search Neptune",
+                                                                      "End: Answer"]
+

@@ -456,9 +456,12 @@ def run_compare(args: argparse.Namespace) -> int:
 def run_mcp(args: argparse.Namespace) -> int:
     """``webqa mcp``: serve the browser to MCP clients over stdio, or streamable HTTP with
     ``--http PORT``; every browsing session (and every ``ask``) writes a trace."""
+    import os
+
     from .mcp_server import build_server, serve_http, serve_stdio
     from .session import Session
 
+    _sigterm_as_interrupt()  # a terminated server still ends its sessions' traces
     err = _console(stderr=True)  # stdout belongs to the protocol on stdio
     options = _session_options(args, err)
     if args.quiet:
@@ -476,7 +479,14 @@ def run_mcp(args: argparse.Namespace) -> int:
                                      idle_timeout=args.idle_timeout,
                                      max_sessions=args.max_sessions)
         if args.http is None:
-            serve_stdio(server, store)
+            try:
+                serve_stdio(server, store)  # ends every session's trace, however it stops
+            except KeyboardInterrupt:
+                session.close()
+                print("webqa: interrupted", file=sys.stderr, flush=True)
+                # The SDK reads stdin in a thread that only end of input wakes, and interpreter
+                # exit would wait for it: the traces are closed, so leave now.
+                os._exit(130)
         else:
             def ready(url: str) -> None:
                 if not args.quiet:
