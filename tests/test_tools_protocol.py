@@ -224,6 +224,15 @@ def test_export_rows_are_openai_tool_call_chat_format(tmp_path):
     json.dumps(rows)  # every row is JSON
 
 
+def test_a_server_refusing_tool_choice_required_is_asked_with_auto(tmp_path):
+    script = [("status", 400, {}, "tool_choice 'required' is not supported"), *GOOD]
+    with ChatServer(script) as server, session(server, tmp_path) as s:
+        answer = s.ask(Q)
+        choices = [r.get("tool_choice") for r in server.requests]
+    assert answer.status == "answered"
+    assert choices[:3] == ["required", "auto", "auto"]
+
+
 def test_tools_protocol_needs_an_llm(tmp_path, monkeypatch):
     monkeypatch.delenv("WEBQA_MODEL", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import toolspec
 from ..commands import Command, parse
-from ..errors import FormatError
+from ..errors import FormatError, ModelError
 from ..llm import ChatClient, Completion, estimate_tokens
 from . import Reply
 from .llm import LLMPolicy, strip_reasoning
@@ -79,7 +79,8 @@ class ToolsPolicy:
     """Drives the browser with a chat model's tool calls (any OpenAI-compatible endpoint).
 
     ``tool_choice`` is sent with every call: ``"required"`` (the default) asks the server to
-    make the model call a tool; ``"auto"`` suits servers that reject ``"required"``.
+    make the model call a tool; a server that rejects it (HTTP 400) is asked with ``"auto"``
+    from then on.
     """
 
     name = "llm"
@@ -101,7 +102,17 @@ class ToolsPolicy:
         """Ask the model for its next tool call; return the command it stands for."""
         messages: list[dict[str, Any]] = [{"role": "system", "content": self._system},
                                           {"role": "user", "content": obs.text}]
-        done = self.client.complete(messages, tools=self._tools, tool_choice=self.tool_choice)
+        try:
+            done = self.client.complete(messages, tools=self._tools,
+                                        tool_choice=self.tool_choice)
+        except ModelError as exc:
+            if exc.status != 400 or self.tool_choice != "required":
+                raise
+            # Some servers take tools but not tool_choice "required": ask as "auto" from now on.
+            log.warning("webqa: the LLM server refused tool_choice 'required' (%s); using "
+                        "'auto'", exc)
+            self.tool_choice = "auto"
+            done = self.client.complete(messages, tools=self._tools, tool_choice="auto")
         prompt, completion = done.prompt_tokens, done.completion_tokens
         if not done.usage_reported:
             prompt = estimate_tokens(self._system) + estimate_tokens(obs.text) + self._tools_tokens
