@@ -6,7 +6,6 @@ The public surface is listed in ``__all__``; names are imported on first use so 
 
 from __future__ import annotations
 
-import logging
 from importlib import import_module
 
 __version__ = "0.1.0"
@@ -65,10 +64,6 @@ _EXPORTS = {
 }
 
 __all__ = ["__version__", *_EXPORTS]
-
-# A library says nothing unless its user configures logging: without this, warnings would reach
-# stderr through logging's last-resort handler.
-logging.getLogger("webqa").addHandler(logging.NullHandler())
 
 
 def __getattr__(name: str) -> object:

@@ -22,6 +22,14 @@ with ``raise ... from exc``, so callers only ever catch these.
 
 from __future__ import annotations
 
+import logging
+
+# A library says nothing unless its user configures logging: without a handler of its own,
+# webqa's warnings would reach stderr through logging's last-resort handler. It is set here
+# because every part of webqa that logs imports the error tree first (and `webqa --help`
+# imports neither).
+logging.getLogger("webqa").addHandler(logging.NullHandler())
+
 __all__ = [
     "WebQAError",
     "ConfigError",
