@@ -79,7 +79,7 @@ def open_corpus(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[st
     if kind == "zim":
         from .zim import ZimCorpus
 
-        return ZimCorpus(p)
+        return ZimCorpus(p, cache_dir=cache_dir)
     from .warc import WarcCorpus
 
     return WarcCorpus(p, cache_dir=cache_dir, progress=progress)

@@ -21,8 +21,9 @@ from webqa.errors import ConfigError, FetchError, SearchError, TooLargeError
 from webqa.records import Document, SearchResult
 
 from .base import MAX_FETCH_BYTES, ClosingCorpus, bound_query, shorten
+from .cache import index_file
 from .text import decode, valid_text
-from .zimsearch import ZimSearch
+from .zimsearch import DocStore, ZimSearch
 
 __all__ = ["ZimCorpus", "ARTICLE_TYPES"]
 
@@ -44,8 +45,12 @@ class ZimCorpus(ClosingCorpus):
 
     kind = "zim"
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        """Open the archive; ``ConfigError`` when it is missing, corrupt or has no pages."""
+    def __init__(self, path: str | os.PathLike[str], *,
+                 cache_dir: str | os.PathLike[str] | None = None) -> None:
+        """Open the archive; ``ConfigError`` when it is missing, corrupt or has no pages.
+
+        Search keeps the articles it scored in ``cache_dir`` (default ``<user data
+        dir>/index``), so later processes need not read them again."""
         self.path = Path(path).expanduser().resolve()
         if not self.path.is_file():
             raise ConfigError(f"ZIM file does not exist: {self.path}")
@@ -61,7 +66,10 @@ class ZimCorpus(ClosingCorpus):
             raise ConfigError(f"ZIM archive has no articles: {self.path}")
         self.label = self._make_label()
         self.name = f"zim:{self.label}"
-        self._search = ZimSearch(self.archive, self._canonical_article)
+        st = self.path.stat()
+        identity = f"{self.archive.uuid} {st.st_size} {st.st_mtime_ns}"
+        self._store = DocStore(index_file(self.path, "zimdocs", cache_dir), identity)
+        self._search = ZimSearch(self.archive, self._canonical_article, store=self._store)
         self._closed = False
 
     def _make_label(self) -> str:
@@ -159,6 +167,7 @@ class ZimCorpus(ClosingCorpus):
         """Drop the archive handle (libzim closes the file when it is collected); idempotent."""
         if not self._closed:
             self._closed = True
+            self._store.close()
             del self._search, self.archive
 
     def _check_open(self, error: type[FetchError]) -> None:

@@ -13,6 +13,10 @@ libzim parses a query as the AND of all its words, so a whole question finds not
    all the query words, plus a bonus for the title matches; a page whose title is the whole
    query comes first.
 
+What scoring needs of an article (its word counts, length and the start of its text) is kept in
+memory and, when a ``store`` is given, on disk (:class:`DocStore`): a later process ranks the
+same candidates without decompressing and cleaning them again.
+
 Without a full-text index, candidates come from the title suggestions for the query and for
 each word, and every word weighs the same. On the 40 development questions of the Ray Charles
 Wikipedia archive, asked as raw question text, the evidence page is in the top five for all 40
@@ -21,12 +25,18 @@ Wikipedia archive, asked as raw question text, the evidence page is in the top f
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import marshal
 import math
 import re
+import sqlite3
+import sys
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from libzim.search import Query, Searcher
@@ -36,7 +46,9 @@ from ..terms import query_terms, stem, title_phrases, words
 from .base import bound_query
 from .text import decode, html_to_text, valid_text
 
-__all__ = ["ZimSearch", "Hit"]
+__all__ = ["ZimSearch", "Hit", "DocStore"]
+
+log = logging.getLogger("webqa.corpus")
 
 POOL = 30            # pages taken from each libzim query
 CANDIDATES = 20      # pages read and scored
@@ -50,6 +62,10 @@ SNIPPET_CHARS = 240
 SNIPPET_SCAN = 6_000
 _CACHE_SIZE = 256
 _CITE = re.compile(r"\[\d{1,3}\]")
+#: How much of an article's text is kept for its snippet: the scan plus a snippet's width.
+_HEAD_CHARS = SNIPPET_SCAN + 2 * SNIPPET_CHARS + 200
+#: Bump when what a stored article holds, or how it is computed, changes.
+STORE_VERSION = "webqa-zimdocs/1"
 
 
 @dataclass(frozen=True)
@@ -64,17 +80,110 @@ class Hit:
 @dataclass(frozen=True)
 class _Doc:
     title: str
-    text: str
-    counts: Counter[str]
+    #: The start of the text (what a snippet can reach), its full length and a digest of it.
+    head: str
+    chars: int
+    digest: bytes
+    counts: dict[str, int]
     length: int
+
+
+def _make_doc(title: str, text: str) -> _Doc:
+    counts: Counter[str] = Counter()
+    length = 0
+    # Each distinct word is stemmed once: a page repeats its words.
+    for word, n in Counter(words(text)).items():
+        counts[stem(word)] += n
+        length += n
+    return _Doc(title, text[:_HEAD_CHARS], len(text),
+                hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest(),
+                dict(counts), length)
+
+
+class DocStore:
+    """Articles' scoring data on disk (one SQLite file per archive), shared by processes.
+
+    Every failure (a read-only or damaged file, a lock held too long) only costs the saving:
+    it is logged at debug level and the article is read from the archive instead.
+    """
+
+    def __init__(self, path: Path, identity: str) -> None:
+        """Open (or create) the store at ``path`` for the archive named by ``identity``."""
+        self.path = path
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        key = f"{STORE_VERSION} {identity} py{sys.version_info[0]}.{sys.version_info[1]}"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None,
+                                 timeout=0.2)
+            self._db = db
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT)")
+            db.execute("CREATE TABLE IF NOT EXISTS docs(path TEXT PRIMARY KEY, data BLOB)")
+            row = db.execute("SELECT value FROM meta WHERE key='identity'").fetchone()
+            if row is None or row[0] != key:
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("DELETE FROM docs")
+                db.execute("INSERT OR REPLACE INTO meta VALUES('identity', ?)", (key,))
+                db.execute("COMMIT")
+        except (sqlite3.Error, OSError) as exc:
+            log.debug("article store %s unavailable: %s", path, exc)
+            self.close()
+
+    def get(self, paths: Iterable[str]) -> dict[str, _Doc]:
+        """The stored articles among ``paths``."""
+        paths = list(paths)
+        with self._lock:
+            if self._db is None or not paths:
+                return {}
+            try:
+                marks = ",".join("?" * len(paths))
+                rows = self._db.execute(f"SELECT path, data FROM docs WHERE path IN ({marks})",
+                                        paths).fetchall()
+                return {p: _Doc(*marshal.loads(data)) for p, data in rows}
+            except (sqlite3.Error, ValueError, EOFError, TypeError) as exc:
+                log.debug("article store %s unreadable: %s", self.path, exc)
+                return {}
+
+    def put(self, docs: dict[str, _Doc]) -> None:
+        """Store ``docs`` (path -> article) in one transaction."""
+        with self._lock:
+            if self._db is None or not docs:
+                return
+            rows = [(p, marshal.dumps((d.title, d.head, d.chars, d.digest, d.counts, d.length)))
+                    for p, d in docs.items()]
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany("INSERT OR REPLACE INTO docs(path, data) VALUES(?, ?)",
+                                     rows)
+                self._db.execute("COMMIT")
+            except (sqlite3.Error, UnicodeEncodeError) as exc:
+                log.debug("article store %s not written: %s", self.path, exc)
+                try:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        with self._lock:
+            db, self._db = self._db, None
+            if db is not None:
+                db.close()
 
 
 class ZimSearch:
     """Ranks a ZIM archive's articles for free text (see the module docstring)."""
 
-    def __init__(self, archive: Any, canonical: Callable[[str], Any | None]) -> None:
-        """``canonical(path)`` returns the article entry a path leads to, or None."""
+    def __init__(self, archive: Any, canonical: Callable[[str], Any | None], *,
+                 store: DocStore | None = None) -> None:
+        """``canonical(path)`` returns the article entry a path leads to, or None; ``store``
+        keeps articles' scoring data between processes."""
         self._archive = archive
+        self._store = store
         self._canonical = canonical
         self._fulltext = Searcher(archive) if archive.has_fulltext_index else None
         self._suggest = SuggestionSearcher(archive)
@@ -128,20 +237,32 @@ class ZimSearch:
         return bonus
 
     # -- scoring ------------------------------------------------------------------------------
-    def _doc(self, entry: Any) -> _Doc:
-        with self._lock:
-            doc = self._docs.get(entry.path)
-            if doc is not None:
-                self._docs.move_to_end(entry.path)
-                return doc
+    def _read(self, entry: Any) -> _Doc:
         text = _CITE.sub("", html_to_text(valid_text(decode(bytes(entry.get_item().content)))))
-        stems = [stem(w) for w in words(text)]
-        doc = _Doc(entry.title or entry.path, text, Counter(stems), len(stems))
+        return _make_doc(entry.title or entry.path, text)
+
+    def _load(self, entries: dict[str, Any]) -> dict[str, _Doc]:
+        """The scoring data of ``entries`` (path -> entry): from memory, the store, or read
+        from the archive (and then stored)."""
+        docs: dict[str, _Doc] = {}
         with self._lock:
-            self._docs[entry.path] = doc
-            if len(self._docs) > _CACHE_SIZE:
+            for path in entries:
+                doc = self._docs.get(path)
+                if doc is not None:
+                    self._docs.move_to_end(path)
+                    docs[path] = doc
+        missing = [p for p in entries if p not in docs]
+        stored = self._store.get(missing) if self._store is not None and missing else {}
+        fresh = {p: self._read(entries[p]) for p in missing if p not in stored}
+        if fresh and self._store is not None:
+            self._store.put(fresh)
+        docs |= stored | fresh
+        with self._lock:
+            for path in missing:
+                self._docs[path] = docs[path]
+            while len(self._docs) > _CACHE_SIZE:
                 self._docs.popitem(last=False)
-        return doc
+        return {p: docs[p] for p in entries}
 
     def search(self, query: str, limit: int = 10) -> list[Hit]:
         """Up to ``limit`` articles for ``query``, best first.
@@ -183,15 +304,16 @@ class ZimSearch:
                                                   + bonus.get(p, 0.0)))
         top = ranked[:max(CANDIDATES, limit)]
         pool = top + [p for p in bonus if p not in top]
-        docs = {p: self._doc(entries[p]) for p in pool}
+        docs = self._load({p: entries[p] for p in pool})
         scores = self._bm25(docs, weight)
         best, texts = [], set()
         for path in sorted(docs, key=lambda p: -(scores[p] + bonus.get(p, 0.0))):
             # Some scrapes store one article under two paths (same text): show it once.
-            if hash(docs[path].text) not in texts:
-                texts.add(hash(docs[path].text))
+            if docs[path].digest not in texts:
+                texts.add(docs[path].digest)
                 best.append(path)
-        return [Hit(p, docs[p].title, snippet(docs[p].text, weight)) for p in best[:limit]]
+        return [Hit(p, docs[p].title, snippet(docs[p].head, weight, total=docs[p].chars))
+                for p in best[:limit]]
 
     @staticmethod
     def _bm25(docs: dict[str, _Doc], weight: dict[str, float]) -> dict[str, float]:
@@ -209,8 +331,13 @@ class ZimSearch:
         return scores
 
 
-def snippet(text: str, weight: dict[str, float], size: int = SNIPPET_CHARS) -> str:
-    """About ``size`` characters of ``text`` around the densest cluster of query words."""
+def snippet(text: str, weight: dict[str, float], size: int = SNIPPET_CHARS, *,
+            total: int | None = None) -> str:
+    """About ``size`` characters of ``text`` around the densest cluster of query words.
+
+    ``total``: the length of the whole text when ``text`` is only its start (enough of it for
+    the snippet: the scan plus twice ``size``), for the trailing ellipsis."""
+    whole = len(text) if total is None else total
     by_stem: dict[str, float] = {}
     for term, w in weight.items():
         key = stem(term)
@@ -242,6 +369,6 @@ def snippet(text: str, weight: dict[str, float], size: int = SNIPPET_CHARS) -> s
     start = cut + 2 if cut >= 0 else (text.find(" ", start) + 1 if start else 0)
     end = min(len(text), start + size)
     space = text.rfind(" ", start, end)
-    if end < len(text) and space > start:
+    if end < whole and space > start:
         end = space
-    return ("…" if start else "") + text[start:end].strip() + ("…" if end < len(text) else "")
+    return ("…" if start else "") + text[start:end].strip() + ("…" if end < whole else "")
