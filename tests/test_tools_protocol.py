@@ -250,3 +250,15 @@ def test_cli_offers_the_protocol_flag():
     args = build_parser("ask").parse_args(["ask", "--protocol", "tools", "q"])
     assert args.protocol == "tools"
     assert build_parser("ask").parse_args(["ask", "q"]).protocol == "text"
+
+
+def test_cli_ask_with_the_tools_protocol_answers_and_sends_tools(tmp_path, capsys):
+    from webqa.cli import main
+
+    trace = tmp_path / "t.jsonl"
+    with ChatServer(GOOD) as server:
+        code = main(["ask", "--protocol", "tools", "--corpus", str(DEMO), "--base-url",
+                     server.url, "--model", "m", "--trace", str(trace), "-q", Q])
+        first = server.requests[0]
+    assert code == 0 and "tools" in first
+    assert load_trace(trace).run["config"]["protocol"] == "tools"

@@ -165,7 +165,8 @@ class Run:
         while usage.actions < max_actions:
             obs = self.observe()
             started = time.monotonic()
-            last = self.step(self.policy.act(obs), obs.text, started=started)
+            reply = self.policy.act(obs)
+            last = self.step(reply, obs.text, command=reply.command, started=started)
             if last.kind == "end" and last.ok:
                 return ("answered", None) if last.end == "answer" else ("refused", last.end)
             if self.browser.quotes_full:

@@ -59,7 +59,8 @@ def _session_options(args: argparse.Namespace, err: Any) -> dict[str, Any]:
     if hasattr(args, "model"):
         options.update(policy=args.policy, model=args.model, base_url=args.base_url,
                        api_key=args.api_key, temperature=args.temperature, seed=args.seed,
-                       timeout=getattr(args, "timeout", 60.0))
+                       timeout=getattr(args, "timeout", 60.0),
+                       protocol=getattr(args, "protocol", "text"))
     return options
 
 

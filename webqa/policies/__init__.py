@@ -14,6 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from ..commands import Command
+from ..errors import ActionError
+
 if TYPE_CHECKING:
     from ..observation import Observation
     from ..records import Quote
@@ -23,12 +26,17 @@ __all__ = ["Policy", "Reply", "ScriptedPolicy"]
 
 @dataclass(frozen=True)
 class Reply:
-    """A policy's text and what producing it cost."""
+    """A policy's text and what producing it cost.
+
+    ``command`` is the command already read from the reply (a tool call), or why it could not
+    be read; None means the loop parses ``text``.
+    """
 
     text: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
     llm_calls: int = 0
+    command: Command | ActionError | None = None
 
 
 class Policy(Protocol):

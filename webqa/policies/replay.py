@@ -26,6 +26,11 @@ class ReplayPolicy:
 
     def __init__(self, events: list[dict[str, Any]]) -> None:
         self.events = events
+        run = next((e for e in events if e.get("type") == "run"), {})
+        config = run["config"] if isinstance(run.get("config"), dict) else {}
+        # A tools-protocol step records the command's canonical text, or why the call was
+        # rejected: read back the same way, its observations reproduce.
+        self._tools = config.get("protocol") == "tools"
         self._actions = [str(e.get("action", "")) for e in events if e.get("type") == "step"]
         answers = [e for e in events if e.get("type") == "answer"]
         last = answers[-1] if answers else {}
@@ -39,7 +44,12 @@ class ReplayPolicy:
     def act(self, obs: Observation) -> Reply:
         """The next recorded action; remembers the observation for comparison."""
         self.observations.append(obs.text)
-        return Reply(self._actions.pop(0) if self._actions else "End: Answer")
+        text = self._actions.pop(0) if self._actions else "End: Answer"
+        if self._tools:
+            from ..toolspec import command_for_action
+
+            return Reply(text, command=command_for_action(text))
+        return Reply(text)
 
     def answer(self, question: str, quotes: list[Quote], feedback: str | None = None) -> Reply:
         """The recorded answer text."""

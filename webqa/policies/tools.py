@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import toolspec
@@ -29,18 +28,9 @@ if TYPE_CHECKING:
     from ..observation import Observation
     from ..records import Quote
 
-__all__ = ["ToolsPolicy", "ToolReply", "read_reply"]
+__all__ = ["ToolsPolicy", "read_reply"]
 
 log = logging.getLogger("webqa")
-
-
-@dataclass(frozen=True)
-class ToolReply(Reply):
-    """A reply read from a tool call: ``text`` is the command's canonical text (or, for a
-    rejected call, :func:`webqa.toolspec.failed_call_text`); ``command`` is the command, or the
-    :class:`FormatError` that says why the call was rejected."""
-
-    command: Command | FormatError | None = None
 
 
 def read_reply(done: Completion) -> tuple[str, Command | FormatError]:
@@ -98,8 +88,11 @@ class ToolsPolicy:
         """The same policy: each step is a fresh context, so a run keeps no state here."""
         return self
 
-    def act(self, obs: Observation) -> ToolReply:
-        """Ask the model for its next tool call; return the command it stands for."""
+    def act(self, obs: Observation) -> Reply:
+        """Ask the model for its next tool call. The reply's ``text`` is the command's
+        canonical text (or, for a rejected call, :func:`webqa.toolspec.failed_call_text`);
+        its ``command`` is the command, or the :class:`FormatError` saying why the call was
+        rejected."""
         messages: list[dict[str, Any]] = [{"role": "system", "content": self._system},
                                           {"role": "user", "content": obs.text}]
         try:
@@ -119,7 +112,7 @@ class ToolsPolicy:
             completion = estimate_tokens(done.text) + sum(
                 estimate_tokens(c.name + c.arguments) for c in done.tool_calls)
         text, command = read_reply(done)
-        return ToolReply(text, prompt, completion, llm_calls=1, command=command)
+        return Reply(text, prompt, completion, llm_calls=1, command=command)
 
     def answer(self, question: str, quotes: list[Quote], feedback: str | None = None) -> Reply:
         """The answer, written as in the text protocol (no tools offered)."""
