@@ -198,6 +198,9 @@ def test_malformed_calls_are_invalid_actions_and_the_run_goes_on(tmp_path):
     assert all(e["error"] for e in steps[:5])
     # the model is told what it sent, in the next observation
     assert "There is no tool 'fly'" in steps[3]["observation"]
+    # ... in the call's own words, not as text that could not be read
+    assert steps[2]["error"].startswith("There is no tool 'fly'")
+    assert "Could not read a command" not in steps[3]["observation"]
     assert replay(trace).ok
     rows = tool_call_examples(trace)
     assert [r["messages"][2]["tool_calls"][0]["function"]["name"] for r in rows] == [
