@@ -121,7 +121,8 @@ def results_page(query: str, hits: Iterable[SearchResult], *, width: int = 100,
     if more:
         lines.append(prompts.message("more_results"))
     return Page(key=search_key(query, offset), url="",
-                title=f"Search results for: {clean_text(query)}", lines=lines, links=links)
+                title=prompts.message("results_title", query=clean_text(query)[:200]),
+                lines=lines, links=links)
 
 
 _SITE_SUFFIX = re.compile(r"\s[—–|·-]\s[^—–|·]+$")
