@@ -10,6 +10,7 @@ import io
 import logging
 from dataclasses import dataclass
 
+from webqa import prompts
 from webqa.errors import UnsupportedContent
 
 __all__ = ["PdfText", "read_pdf", "pdf_to_text"]
@@ -50,12 +51,12 @@ def read_pdf(data: bytes, max_pages: int) -> PdfText:
 
     notes = []
     if total > max_pages:
-        notes.append(f"only the first {max_pages} of {total} PDF pages were read")
+        notes.append(prompts.message("note_pdf_pages", read=max_pages, total=total))
     empty = [str(i + 1) for i, text in enumerate(pages) if not text.strip()]
     if pages and len(empty) == len(pages):
-        notes.append("the PDF has no extractable text (it may be scanned images)")
+        notes.append(prompts.message("note_pdf_no_text"))
     elif empty:
-        notes.append(f"PDF pages without extractable text: {', '.join(empty)}")
+        notes.append(prompts.message("note_pdf_empty_pages", pages=", ".join(empty)))
     text = "\n\n".join(f"[Page {i + 1} of {total}]\n{t.strip()}" for i, t in enumerate(pages))
     return PdfText(text, tuple(notes), title)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import lxml.etree as etree
 import lxml.html
 
-from .. import urls
+from .. import prompts, urls
 from ..records import Link, Page
 from .layout import MARKER_RE, Verbatim, clean_text, clean_title, layout, marker
 
@@ -97,7 +97,7 @@ def render_html(html: str, url: str, *, width: int = 100, max_lines: int = 20000
         blocks = _soup_blocks(html)
     lines, cut, starts = layout(blocks, width, max_lines)
     if cut:
-        notes = (*notes, f"The page was cut at {max_lines} lines.")
+        notes = (*notes, prompts.message("note_cut_lines", lines=max_lines))
     last = max(len(lines) - 1, 0)
     anchors = {name: min(starts[i], last) if i < len(starts) else last
                for name, i in walker.anchor_blocks.items()}
@@ -153,7 +153,7 @@ def _choose(main: etree._Element, body: etree._Element) -> tuple[etree._Element 
     if lost and lost > 0.25 * len(headings):
         return None, ""
     share = round(100 * (1 - main_all / body_all))
-    return main, f"Only the main text is shown: menus and side text ({share}% of it) left out."
+    return main, prompts.message("note_main_text", share=share)
 
 
 _HEADING_XPATH = etree.XPath(".//h1 | .//h2 | .//h3 | .//h4 | .//h5 | .//h6")

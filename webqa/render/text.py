@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .. import urls
+from .. import prompts, urls
 from ..records import Link, Page
 from .layout import Verbatim, clean_text, clean_title, marker, wrap_blocks
 
@@ -57,7 +57,7 @@ def render_text(text: str, url: str, *, markdown: bool = False, width: int = 100
         blocks.append("")
     lines, cut = wrap_blocks(blocks, width, max_lines)
     if cut:
-        notes = (*notes, f"The page was cut at {max_lines} lines.")
+        notes = (*notes, prompts.message("note_cut_lines", lines=max_lines))
     first = next((ln for ln in lines if ln.strip()), "")
     page_title = clean_title(title or heading or (first[:80] if not markdown else "") or url)
     return Page(key=url, url=url, title=page_title, lines=lines, links=links, notes=notes)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from webqa import prompts
 from webqa.charset import bom_encoding, codec_for, decode_verbose
 from webqa.errors import UnsupportedContent
 from webqa.pdf import read_pdf
@@ -68,7 +69,7 @@ def _sniff(head: bytes) -> str:
 
 def cut_note(cap: int) -> str:
     """The note a cut page carries, e.g. "the page was cut at 5 MB"."""
-    return f"the page was cut at {cap / 1_000_000:g} MB"
+    return prompts.message("note_cut_bytes", mb=f"{cap / 1_000_000:g}")
 
 
 def to_document(
@@ -90,7 +91,7 @@ def to_document(
     content_type = {"html": "text/html", "markdown": "text/markdown"}.get(kind, "text/plain")
     text = decode_text(data, charset, html=kind == "html", url=url)
     if not text.strip():  # say so, or "nothing found" and "nothing sent" look alike
-        notes += ("the server sent an empty page",)
+        notes += (prompts.message("note_empty"),)
     return Document(url, content_type, text, notes=notes)
 
 
