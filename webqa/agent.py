@@ -318,11 +318,12 @@ class Run:
 def _shown(cmd: Command | None, raw: str, outcome: Outcome) -> str:
     """An action as the model may type it: canonical, short, a quote with its number."""
     if cmd is None:
-        first = raw.strip().splitlines()[0] if raw.strip() else "(empty)"
+        first = raw.strip().splitlines()[0] if raw.strip() else prompts.message("empty_action")
         return clip(first, 100)
     if cmd.kind == "quote" and outcome.ok:
         words = cmd.arg.split()
-        return f"Quote: {' '.join(words[:8])}{' …' if len(words) > 8 else ''} → [{outcome.quote}]"
+        return prompts.message("past_quote", n=outcome.quote,
+                               words=" ".join(words[:8]) + (" …" if len(words) > 8 else ""))
     return clip(str(cmd), 100)
 
 
