@@ -1,7 +1,9 @@
 """Many questions at once: concurrent runs of one :class:`~webqa.session.Session`.
 
 Each run is still the sequential loop of ``webqa ask`` with its own trace; the concurrency is
-across questions (threads: the runs spend their time waiting on the LLM and the network).
+across questions: threads when the runs spend their time waiting on the LLM and the network,
+worker processes (each with its own session) when the extractive policy answers from an offline
+corpus, where threads would only take turns at the interpreter lock.
 Each answer is handed over as soon as it is ready, so a caller that writes them as they come
 loses nothing finished when the batch is interrupted.
 """
@@ -70,8 +72,10 @@ def run_batch(items: list[Item], *, concurrency: int = 4, traces: str | Path | b
               **options: Any) -> list[Answer]:
     """Answer ``items`` with ``concurrency`` runs at a time; return the answers in input order.
 
-    ``on_answer(index, item, answer)`` is called from the worker thread as each question
-    finishes (in any order; see :class:`InOrder` to write them in input order). ``traces`` is a
+    ``on_answer(index, item, answer)`` is called as each question finishes (in any order; see
+    :class:`InOrder` to write them in input order), from the worker thread, or from the
+    calling thread when worker processes run the questions (the extractive policy on an
+    offline corpus, with ``concurrency`` above 1 and no ``session`` given). ``traces`` is a
     folder for one trace per question (default: the user data dir; False: none). Use
     ``session``, or one opened from ``options`` (:class:`Session`'s arguments) and closed at
     the end. A question whose run fails is answered with status ``error``; the rest go on. On
@@ -83,20 +87,18 @@ def run_batch(items: list[Item], *, concurrency: int = 4, traces: str | Path | b
     folder = Path(traces) if isinstance(traces, (str, Path)) else None
     if folder:
         folder.mkdir(parents=True, exist_ok=True)
+
+    def trace_for(item: Item) -> Path | bool | None:
+        return folder / f"{_safe(item.id)}.jsonl" if folder else (
+            False if traces is False else None)
+
+    if session is None and concurrency > 1 and len(items) > 1 and _cpu_bound(options):
+        return _run_processes(items, concurrency, trace_for, on_answer, options)
     own = session is None
     session = session or Session(**options)
 
     def one(index: int, item: Item) -> Answer:
-        trace: Path | bool | None = folder / f"{_safe(item.id)}.jsonl" if folder else (
-            False if traces is False else None)
-        try:
-            answer = session.ask(item.question, trace=trace)
-        except WebQAError as exc:
-            answer = Answer(item.question, "", [], "error", Usage(), error=str(exc))
-        except Exception as exc:  # a bug in one run must not end the others
-            log.error("webqa: question %r failed", item.id, exc_info=True)
-            answer = Answer(item.question, "", [], "error", Usage(),
-                            error=f"{type(exc).__name__}: {exc}")
+        answer = _answer(session, item, trace_for(item))
         if on_answer:
             on_answer(index, item, answer)
         return answer
@@ -109,6 +111,77 @@ def run_batch(items: list[Item], *, concurrency: int = 4, traces: str | Path | b
         pool.shutdown(wait=True, cancel_futures=True)
         if own:
             session.close()
+
+
+def _answer(session: Session, item: Item, trace: Path | bool | None) -> Answer:
+    try:
+        return session.ask(item.question, trace=trace)
+    except WebQAError as exc:
+        return Answer(item.question, "", [], "error", Usage(), error=str(exc))
+    except Exception as exc:  # a bug in one run must not end the others
+        log.error("webqa: question %r failed", item.id, exc_info=True)
+        return Answer(item.question, "", [], "error", Usage(),
+                      error=f"{type(exc).__name__}: {exc}")
+
+
+def _cpu_bound(options: dict[str, Any]) -> bool:
+    """Whether runs opened from ``options`` use no network at all (the extractive policy on
+    an offline corpus), so processes rather than threads run them side by side. Only
+    ``fork`` hands a worker its options as they are (callbacks included)."""
+    import multiprocessing
+
+    return (options.get("policy") == "extractive" and options.get("corpus") is not None
+            and options.get("engine") is None and options.get("source") is None
+            and "fork" in multiprocessing.get_all_start_methods())
+
+
+_WORKER_SESSION: Session | None = None
+
+
+def _start_worker(options: dict[str, Any]) -> None:
+    global _WORKER_SESSION
+    _WORKER_SESSION = Session(**options)
+
+
+def _worker_answer(item: Item, trace: Path | bool | None) -> Answer:
+    if _WORKER_SESSION is None:  # pragma: no cover - the initializer failed
+        raise ConfigError("batch worker has no session")
+    return _answer(_WORKER_SESSION, item, trace)
+
+
+def _run_processes(items: list[Item], concurrency: int,
+                   trace_for: Callable[[Item], Path | bool | None],
+                   on_answer: Callable[[int, Item, Answer], None] | None,
+                   options: dict[str, Any]) -> list[Answer]:
+    """:func:`run_batch` over worker processes, each with a session of its own; answers
+    reach ``on_answer`` in this process, in the order they finish."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # A session that cannot open fails here, with its own error, before any worker starts.
+    Session(**options).close()
+    workers = min(concurrency, len(items))
+    # Forked workers inherit the options as they are: a notice callback needs no pickling.
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_start_worker, initargs=(options,))
+    answers: list[Answer | None] = [None] * len(items)
+    try:
+        futures = {pool.submit(_worker_answer, item, trace_for(item)): i
+                   for i, item in enumerate(items)}
+        for future in as_completed(futures):
+            index = futures[future]
+            try:
+                answer = future.result()
+            except Exception as exc:  # a worker that died: this question fails, not the rest
+                log.error("webqa: question %r failed", items[index].id, exc_info=True)
+                answer = Answer(items[index].question, "", [], "error", Usage(),
+                                error=f"{type(exc).__name__}: {exc}")
+            answers[index] = answer
+            if on_answer:
+                on_answer(index, items[index], answer)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return [a for a in answers if a is not None]
 
 
 class InOrder:
