@@ -130,3 +130,29 @@ def test_answer_kinds_of_documentation_questions():
 def test_first_sentence_of_scoring_is_the_lead():
     assert first_sentence("The default is 3 seconds. Setting it to 0 disables. [1]") == \
         "The default is 3 seconds."
+
+
+def test_a_wrapped_line_starting_with_a_number_is_no_list_item():
+    lines = ["Dynamite is an explosive made of nitroglycerin, sorbents, and stabilizers. It was "
+             "invented by the",
+             "Swedish chemist and engineer 【0†Alfred Nobel】 in Geesthacht, Northern Germany, and "
+             "was patented in",
+             "1867. It rapidly gained wide-scale use as a more robust alternative to black powder."]
+    assert ("It was invented by the Swedish chemist and engineer Alfred Nobel in Geesthacht, "
+            "Northern Germany, and was patented in 1867." in units(lines))
+
+
+def test_the_last_sentence_and_not_a_leading_clause_says_what_is_asked():
+    assert answer_kind("Some copies were found in the library of a king. Whose favoured heir was "
+                       "he when he came to the throne?") == "person"
+    assert answer_kind("When Python works out a line's indentation, tabs are expanded to a "
+                       "multiple of what number?") == "number"
+
+
+def test_stems_agree_across_inflections_and_spellings():
+    from webqa.terms import stem
+
+    for a, b in [("timeslices", "timeslice"), ("running", "run"), ("favoured", "favored"),
+                 ("matches", "match"), ("studies", "study"), ("walked", "walk")]:
+        assert stem(a) == stem(b), (a, b)
+    assert stem("class") == "class" and stem("status") == "status"

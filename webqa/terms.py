@@ -42,16 +42,42 @@ def query_terms(text: str, limit: int = 12) -> list[str]:
     return (content or all_words)[:limit]
 
 
-_SUFFIXES = (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", ""))
+_VOWELS = frozenset("aeiouy")
+# Plural "-es" is a suffix only after a sibilant ("boxes", "matches"); "timeslices" is
+# "timeslice" + "s", and "-e" itself is dropped at the end, so both stem alike.
+_ES_AFTER = ("s", "x", "z", "ch", "sh")
 
 
 @lru_cache(maxsize=1 << 16)  # a page repeats its words: stemming each once is most of the win
 def stem(word: str) -> str:
-    """A crude English stem (plural and -ing/-ed endings) for matching words against text."""
-    for suffix, repl in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)] + repl
-    return word
+    """A light English stem for matching words against text: plural, -ing and -ed endings off,
+    a final -e dropped, a doubled final consonant undoubled ("running" and "run" agree,
+    "timeslices" and "timeslice" too). Words with a digit or of 3 letters or fewer are kept.
+    """
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    w = word
+    if w.endswith("ies") and len(w) > 4:
+        return w[:-3] + "y"
+    if w.endswith("es") and w[:-2].endswith(_ES_AFTER) and len(w) > 4:
+        w = w[:-2]
+    elif w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        w = w[:-1]
+    elif w.endswith("ing") and len(w) > 5 and _VOWELS & set(w[:-3]):
+        w = _undouble(w[:-3])
+    elif w.endswith("ed") and len(w) > 4 and _VOWELS & set(w[:-2]):
+        w = _undouble(w[:-2])
+    if w.endswith("e") and len(w) > 3:
+        w = w[:-1]
+    if w.endswith("our") and len(w) >= 6 and w[-4] not in _VOWELS:
+        w = w[:-3] + "or"  # British spelling: "favoured" and "favored" agree
+    return w
+
+
+def _undouble(w: str) -> str:
+    if len(w) > 2 and w[-1] == w[-2] and w[-1] not in "lsz" and w[-1] not in _VOWELS:
+        return w[:-1]
+    return w
 
 
 # Words that may sit inside a capitalised title ("Ray Charles and Betty Carter").

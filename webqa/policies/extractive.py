@@ -43,8 +43,17 @@ MAX_UNIT_CHARS = 1000
 #: Score bonus for a quote from the first search result (halved for the second, and so on).
 RANK_PRIOR = 0.2
 
+#: How much of a quote's score in the answer comes from all pages read (the rest: its page).
+GLOBAL_SHARE = 0.5
+
 #: A page's best unit covering less of the question than this may lead to a second page.
 HOP_COVERAGE = 0.85
+
+#: A second page's unit must cover at least this share of what its bridge left open.
+REST_COVERAGE = 0.3
+
+#: What a second page's coverage of the rest is worth against the first page's own.
+HOP_DISCOUNT = 0.8
 
 #: Links followed from one run's best units, at most.
 MAX_HOPS = 2
@@ -69,7 +78,7 @@ class ExtractivePolicy:
     name = "extractive"
 
     def __init__(self, *, pages: int = 5, quotes_per_page: int = 2, answer_quotes: int = 3,
-                 min_score: float = 0.25, question: str = "") -> None:
+                 min_score: float = 0.15, question: str = "") -> None:
         self.pages, self.quotes_per_page = pages, quotes_per_page
         self.answer_quotes, self.min_score = answer_quotes, min_score
         self._question = question
@@ -84,8 +93,9 @@ class ExtractivePolicy:
         self._top = 0.0  # the best unit score seen in this run
         self._rank: dict[str, int] = {}  # page URL -> its place in the search results
         self._read: dict[str, _Read] = {}  # folded quote text -> how it scored
-        self._hops: list[tuple[str, float, Unit]] = []  # (url, bridge coverage, bridge unit)
-        self._hop_of: dict[str, tuple[float, Unit]] = {}  # opened hop url -> its bridge
+        # (url, bridge coverage, bridge unit, bridge page title) of links worth a look
+        self._hops: list[tuple[str, float, Unit, str]] = []
+        self._hop_of: dict[str, tuple[float, Unit, str]] = {}  # opened hop url -> its bridge
         self._hopped = 0
 
     def start(self, question: str) -> ExtractivePolicy:
@@ -125,9 +135,9 @@ class ExtractivePolicy:
 
     def _next_result(self, page: Page) -> Reply:
         while self._hops:
-            url, cover, bridge = self._hops.pop(0)
+            url, cover, bridge, title = self._hops.pop(0)
             if url not in self._done_pages and url not in self._hop_of:
-                self._hop_of[url] = (cover, bridge)
+                self._hop_of[url] = (cover, bridge, title)
                 self._hopped += 1
                 return Reply(f"Open {url}")
         if self._opened < self.pages:
@@ -152,16 +162,17 @@ class ExtractivePolicy:
         hop = self._hop_of.get(url) or self._hop_of.get(page.url)
         scorer = self._scorer
         if hop is not None:  # a second page answers what the first one's unit left open
-            scorer = Scorer(self._question, skip=terms(hop[1].text))
+            scorer = Scorer(self._question, skip=terms(f"{hop[1].text} {hop[1].context} {hop[2]}"))
         ranked = scorer.rank_units(page.title, page.lines)
         if hop is not None:
-            ranked = [(self._chain(hop[0], s), u) for s, u in ranked]
+            ranked = sorted(((self._chain(hop[0], scorer, u.text, page.title, u.context), u)
+                             for _, u in ranked), key=lambda su: -su[0])
         if ranked:
             self._top = max(self._top, ranked[0][0])
-            if hop is None:
-                self._plan_hops(page, ranked[0][1])
         # Far below the best unit seen so far is noise: it would only crowd the references.
         floor = max(self.min_score, RELATIVE_FLOOR * self._top)
+        if ranked and hop is None and ranked[0][0] >= floor:
+            self._plan_hops(page, ranked[0][1])
         picked: list[str] = []
         spans: list[tuple[int, int]] = []
         for score, unit in ranked:
@@ -180,9 +191,17 @@ class ExtractivePolicy:
                 spans.append((unit.first, unit.last))
         return picked
 
-    def _chain(self, bridge_cover: float, residual: float) -> float:
-        """A second page's unit scored for the whole question, by way of its bridge."""
-        return bridge_cover + (1.0 - bridge_cover) * residual
+    def _chain(self, bridge_cover: float, rest: Scorer, text: str, title: str,
+               context: str = "") -> float:
+        """A second page's unit scored for the whole question, by way of its bridge: the
+        bridge's coverage, what this unit covers of the rest (discounted: a guess that the
+        two are about one thing), and its cue; 0 when it covers too little of the rest or
+        holds nothing of the kind asked for."""
+        cue = rest.cue(text)
+        covered = rest.rest(text, title, context)
+        if cue <= 0 or covered < REST_COVERAGE:
+            return 0.0
+        return bridge_cover + (1.0 - bridge_cover) * HOP_DISCOUNT * covered + cue
 
     def _plan_hops(self, page: Page, unit: Unit) -> None:
         """Remember the links of ``unit`` worth opening for the part it does not cover."""
@@ -204,7 +223,7 @@ class ExtractivePolicy:
                 if not named or named <= asked or m.group(2) not in unit.text:
                     continue
                 seen.add(link.url)
-                self._hops.append((link.url.partition("#")[0], cover, unit))
+                self._hops.append((link.url.partition("#")[0], cover, unit, page.title))
                 if self._hopped + len(self._hops) >= MAX_HOPS:
                     return
 
@@ -225,7 +244,15 @@ class ExtractivePolicy:
             read = self._read.get(fold(q.text)) if same else None
             context = read.unit.context if read is not None else ""
             toks = set(terms(q.text))
-            base = read.score if read is not None else scorer.score(q.text, toks, q.title)
+            # Scores against the frequencies of every page read, not the quote's own page: a
+            # word rare on one page may be common on the others, and the answer compares pages.
+            if read is not None and not read.hop:
+                base = GLOBAL_SHARE * scorer.unit_score(read.unit, q.title) + (
+                    1 - GLOBAL_SHARE) * read.score
+            elif read is not None:
+                base = read.score
+            else:
+                base = scorer.score(q.text, toks, q.title)
             # The search engine's order is evidence too: a quote from its first hit gets more.
             scores.append(base + RANK_PRIOR / (1 + self._rank.get(q.url, self.pages)))
             covers.append(scorer.coverage(toks, set(terms(f"{q.title} {context}")), weight))
@@ -273,13 +300,16 @@ class ExtractivePolicy:
                 if not names[i] & set(terms(f"{q.title} {q.text}")):
                     continue
                 if rest is None:
-                    rest = Scorer(question, skip=terms(quotes[i].text))
+                    context = reads[i].unit.context if reads[i] is not None else ""  # type: ignore[union-attr]
+                    rest = Scorer(question, skip=terms(
+                        f"{quotes[i].text} {quotes[i].title} {context}"))
                     rest.df, rest.n = scorer.df, scorer.n
                 read = reads[j]
-                res = rest.score(q.text, set(terms(q.text)), q.title,
-                                 context=read.unit.context if read is not None else "")
-                chain = self._chain(covers[i], res) + RANK_PRIOR / (
-                    1 + self._rank.get(q.url, self.pages))
+                chain = self._chain(covers[i], rest, q.text, q.title,
+                                    read.unit.context if read is not None else "")
+                if chain <= 0:
+                    continue
+                chain += RANK_PRIOR / (1 + self._rank.get(q.url, self.pages))
                 if best_chain is None or chain > best_chain[0]:
                     best_chain = (chain, j, i)
         if best_chain is not None and best_chain[0] > scores[ranked[0]]:

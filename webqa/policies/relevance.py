@@ -53,7 +53,8 @@ _NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eigh
                      r"billion)\b", re.I)
 _MONEY = re.compile(r"[$£€]\s?\d|\b\d[\d,.]*\s*(dollars|cents|pounds)\b", re.I)
 _NUM = r"(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|hundred)"
-_UNIT = _NUM + r"\s*(?:[-–]\s*)?"
+# A number, then its unit, perhaps after one word ("243 Earth days", "5 more seconds").
+_UNIT = _NUM + r"\s*(?:[-–]\s*)?(?:[A-Za-z]+\s+)?"
 _TIME_UNITS = (r"(?:seconds?|secs?|s\b|milliseconds?|ms\b|microseconds?|minutes?|hours?|days?|"
                r"weeks?|months?|years?|sols?)")
 _SIZE_UNITS = (r"(?:km|kilomet|metres?|meters?|m\b|miles?|feet|foot|ft\b|inch|au\b|light|"
@@ -227,12 +228,18 @@ def _blocks(lines: list[str]) -> list[_Block]:
             out.append(_Block("head", [line.lstrip("#").strip()], i, i))
             continue
         item = _LIST_START.match(line) is not None
-        if cur is not None and not item and cur.last == i - 1 and cur.kind != "head":
+        # "1867. It rapidly..." after a full line is the wrapped rest of a sentence, not item
+        # 1867 of a numbered list: only a bullet always starts a new block.
+        numbered = item and not line.startswith(("• ", "> "))
+        if cur is not None and (not item or numbered) and cur.last == i - 1 \
+                and cur.kind != "head":
             first_word = _TOKEN.match(raw.lstrip())
             if len(lines[i - 1]) + 1 + len(first_word.group() if first_word else "") > width:
                 cur.parts.append(line)
                 cur.last = i
                 continue
+        item = item and not (numbered and cur is not None and cur.last == i - 1
+                             and len(lines[i - 1]) >= width - 1)
         if item:
             line = line[2:].strip() if line.startswith(("• ", "> ")) else line
         cur = _Block("item" if item else "row" if " | " in line else "text", [line], i, i)
@@ -343,11 +350,26 @@ def _measure_terms(question: str) -> set[str]:
     return {stem(_MEASURE_WORDS[m.group(1).lower()]) for m in _HOW.finditer(question)}
 
 
+# "When Python works out ..., what number ...": a leading clause sets a condition.
+_LEADING_CLAUSE = re.compile(r"^(?:when|if|since|after|before|while|on|in|for|as of|once)\b"
+                             r"[^,?]{0,200},\s*")
+
+
 def answer_kind(question: str) -> str:
     """What the question asks for: version, date, error, message, number, person, code,
-    entity or other."""
-    q = question.lower()
-    return next((kind for kind, pattern in _ASKS if pattern.search(q)), "other")
+    entity or other.
+
+    The question's last sentence asks (the others set the scene), less a leading clause
+    ("Since Python 3.10, what does ..."); of the cues it holds, the first one wins.
+    """
+    parts = [x for x in _SENTENCE_END.split(question.strip()) if x.strip()]
+    for text in (parts[-1] if parts else question, question):
+        q = _LEADING_CLAUSE.sub("", text.lower().strip())
+        found = [(m.start(), i, kind) for i, (kind, pattern) in enumerate(_ASKS)
+                 if (m := pattern.search(q))]
+        if found:
+            return min(found)[2]
+    return "other"
 
 
 _CALENDAR = frozenset(
@@ -368,7 +390,11 @@ def _name_runs(unit: str) -> list[list[str]]:
         upper = word[:1].isupper() and low not in _CALENDAR
         if upper and i == 0 and low in _STOP:
             upper = False
-        if upper or (run and low in _NAME_JOINERS):
+        if upper and low.replace("’", "'").endswith("'s"):
+            run.append(word)  # a possessive ends a name: "China's Chang'e" is two
+            runs.append(run)
+            run = []
+        elif upper or (run and low in _NAME_JOINERS):
             run.append(word)
         else:
             if run:
@@ -425,11 +451,11 @@ def _numbers(text: str) -> set[str]:
 
 def _kind_bonus(kind: str, unit: str, question: str) -> float:
     if kind == "version":
-        return 0.25 if _novel(_VERSION, unit, question) else 0.0
+        return STRONG_CUE if _novel(_VERSION, unit, question) else 0.0
     if kind == "date":
-        return 0.2 if (_YEAR.search(unit) or _MONTH.search(unit)) else 0.0
+        return 0.2 if (_novel(_YEAR, unit, question) or _MONTH.search(unit)) else 0.0
     if kind == "error":
-        return 0.25 if _novel(_ERROR_NAME, unit, question) else 0.0
+        return STRONG_CUE if _novel(_ERROR_NAME, unit, question) else 0.0
     if kind == "message":
         return 0.2 if _novel(_QUOTED_TEXT, unit, question) else 0.0
     if kind == "number":
@@ -438,7 +464,8 @@ def _kind_bonus(kind: str, unit: str, question: str) -> float:
             return 0.0
         # "How long/far/old/much..." asks for a quantity in units: a number with one fits best.
         measure = next((m for asked, m in _MEASURES if asked.search(question)), None)
-        bonus = 0.2 if measure is None or measure.search(unit) else 0.1
+        bonus = (0.2 if measure is None else STRONG_CUE) if measure is None or measure.search(
+            unit) else 0.1
         if _DEFAULT.search(question) and _DEFAULT.search(unit):
             bonus += 0.05
         return bonus
@@ -451,6 +478,11 @@ def _kind_bonus(kind: str, unit: str, question: str) -> float:
     if kind == "entity":
         return 0.2 if _novel_names(unit, question) else 0.0
     return 0.0
+
+
+#: Bonus for a unit holding exactly the kind of value asked for (a version, an exception's
+#: name, a quantity in the unit asked about): without one, a unit cannot answer.
+STRONG_CUE = 0.3
 
 
 def _names(question: str) -> set[str]:
@@ -479,6 +511,12 @@ CONTEXT_CREDIT = 0.6
 #: A unit about none of the things the question names keeps this share of its score.
 OFF_TOPIC = 0.7
 
+#: Bonus for a table row whose first cell holds a question term.
+ROW_KEY = 0.1
+
+#: A unit saying the other end of a scale ("last" for "first") keeps this share of its score.
+OPPOSITE = 0.5
+
 #: Cost of each sentence a unit holds beyond its first: a window must cover more to win.
 EXTRA_SENTENCE = 0.04
 
@@ -490,7 +528,12 @@ class Scorer:
         """``skip``: question terms already answered elsewhere (a first hop's unit)."""
         self.question = question
         skipped = set(skip)
-        self.q_terms = (set(terms(question)) | _measure_terms(question)) - skipped
+        # "How long/far/big" asks for a measure: the page says "length" or a number with a
+        # unit, not "long" (a sentence that happens to say "long" is no closer).
+        how = {stem(m.group(1).lower()) for m in _HOW.finditer(question)}
+        self.q_terms = ((set(terms(question)) - how) | _measure_terms(question)) - skipped
+        #: The terms that say what the question is about, not what kind of answer it wants.
+        self.content = self.q_terms - _measure_terms(question)
         # In a question of several sentences the last one asks; the others set the scene
         # ("... an album opens with a song written in 1951. Who first recorded that song?").
         parts = [x for x in _SENTENCE_END.split(question.strip()) if x.strip()]
@@ -549,10 +592,15 @@ class Scorer:
         if len(unit) > 300:
             score -= 0.1
         score -= EXTRA_SENTENCE * (parts - 1)
+        if " | " in unit:
+            # A table row is about what its first cell names ("Solar day | about 117 days").
+            key = unit.split(" | ", 1)[0]
+            if termset(key.split(": ", 1)[-1]) & self.q_terms:
+                score += ROW_KEY
         if self.scale:
             words = set(re.findall(r"[a-z]+", unit.lower()))
             if any(_OPPOSITES[w] in words and w not in words for w in self.scale):
-                score -= 0.15  # "the last person to walk on the Moon" for "the first"
+                score *= OPPOSITE  # "the last person to walk on the Moon" for "the first"
         if self.names and not (self.names & (toks | title_terms | context_terms)):
             score *= OFF_TOPIC
         return score
@@ -577,6 +625,23 @@ class Scorer:
             if s > best + 1e-9:
                 best, lead = s, i
         return best, lead
+
+    def cue(self, text: str) -> float:
+        """The bonus ``text`` earns for holding the kind of thing the question asks for."""
+        return _kind_bonus(self.kind, text, self.question)
+
+    def rest(self, text: str, title: str, context: str = "") -> float:
+        """How much of the question's content terms ``text`` covers (title and context
+        partly), without cues or penalties: for scoring a second page on what the first one
+        left open (a scorer made with ``skip``)."""
+        if not self.content:
+            return 0.0
+        weight = {t: w for t, w in self.weights().items() if t in self.content}
+        return self.coverage(set(termset(text)), set(termset(f"{title} {context}")), weight)
+
+    def unit_score(self, unit: Unit, title: str) -> float:
+        """A unit's score against the frequencies of all pages read so far."""
+        return self._unit_score(unit, title)[0]
 
     def rank_units(self, title: str, lines: list[str]) -> list[tuple[float, Unit]]:
         """A page's units scored with the page's own frequencies, best first."""
