@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import multiprocessing
 import os
 import re
 import stat
@@ -155,6 +154,8 @@ class _Counter:
 
 def _workers() -> int:
     """Extraction processes for a long build: one core is left to the writer."""
+    import multiprocessing  # only long builds need it; its import costs a short run 5 ms
+
     if "fork" not in multiprocessing.get_all_start_methods():
         return 0  # spawned workers would re-run a caller's unguarded __main__
     return max(1, min(4, (os.cpu_count() or 1) - 1))
@@ -175,6 +176,7 @@ def _extracted(jobs: Iterator[_Job], after: int
         for job in jobs:
             yield job, read_and_extract(job.path, job.size)
         return
+    import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor
 
     window: deque[tuple[list[_Job], Future[list[tuple[str, str] | tuple[None, str]]]]]
