@@ -96,3 +96,35 @@ def test_a_ray_address_that_does_not_answer_fails_within_seconds():
     if not ray.is_initialized():
         with pytest.raises(ConfigError, match="does not answer"):
             connect(f"ray://127.0.0.1:{port}")
+
+
+def test_a_worker_opens_one_session_for_its_concurrent_questions_and_closes_it(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from webqa.raycluster import Worker
+    from webqa.records import Answer, Usage
+
+    opened: list[object] = []
+
+    class Slow:
+        """A session that takes a while to open, as a real one does (imports, corpus)."""
+
+        def __init__(self, **options: object) -> None:
+            time.sleep(0.05)
+            opened.append(self)
+            self.closed = False
+
+        def ask(self, question: str, trace: Path) -> Answer:
+            trace.write_text('{"type": "run"}\n')
+            return Answer(question, "An answer.", [], "answered", Usage())
+
+        def close(self) -> None:
+            self.closed = True
+
+    worker = Worker({"corpus": "x"}, open_session=Slow)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(worker.ask, [f"q{i}" for i in range(8)]))
+    assert len(opened) == 1
+    assert all(r["answer"]["status"] == "answered" and r["trace"] for r in results)
+    worker.close()
+    assert opened[0].closed  # type: ignore[attr-defined]

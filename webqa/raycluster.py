@@ -21,6 +21,7 @@ import math
 import os
 import socket
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
@@ -78,26 +79,47 @@ def connect(address: str) -> bool:
 
 
 class Worker:
-    """A Ray actor body: one Session, opened on first use, answering questions in threads."""
+    """A Ray actor body: one Session, opened on first use, answering questions in threads.
 
-    def __init__(self, options: dict[str, Any]) -> None:
+    ``open_session(**options)`` opens it (default :class:`~webqa.session.Session`).
+    """
+
+    def __init__(self, options: dict[str, Any],
+                 open_session: Callable[..., Any] | None = None) -> None:
         self.options = options
+        self.open_session = open_session
         self.session: Any = None
+        # The actor runs several asks at once: without the lock each of the first ones would
+        # open (and leak) a session of its own, a corpus and a client apiece.
+        self._lock = threading.Lock()
+
+    def _session(self) -> Any:
+        with self._lock:
+            if self.session is None:
+                if self.open_session is None:
+                    from .session import Session
+
+                    self.open_session = Session
+                self.session = self.open_session(**self.options)
+            return self.session
 
     def ask(self, question: str) -> dict[str, Any]:
         """Answer ``question``; return the answer as a dict and the trace's bytes."""
-        from .session import Session
-
-        if self.session is None:
-            self.session = Session(**self.options)
         with tempfile.TemporaryDirectory(prefix="webqa-ray-") as tmp:
             path = Path(tmp) / "trace.jsonl"
             try:
-                answer = self.session.ask(question, trace=path)
+                answer = self._session().ask(question, trace=path)
             except WebQAError as exc:
                 answer = Answer(question, "", [], "error", Usage(), error=str(exc))
             data = path.read_bytes() if path.exists() else b""
         return {"answer": answer.to_dict(), "trace": data}
+
+    def close(self) -> None:
+        """Close the session (its corpus and client), if one was opened."""
+        with self._lock:
+            if self.session is not None:
+                self.session.close()
+                self.session = None
 
 
 def _answer(data: dict[str, Any]) -> Answer:
@@ -165,6 +187,10 @@ def run_on_ray(items: list[Item], traces: Path, on_answer: Callable[[int, Item, 
                         path.write_bytes(result["trace"])
                         answer.trace_path = str(path)
                 on_answer(index, item, answer)
+        try:
+            ray.get([actor.close.remote() for actor in pool], timeout=30)
+        except (RayError, TimeoutError) as exc:  # the answers are in; a close that fails is not
+            log.warning("webqa: closing the Ray workers' sessions failed: %s", _first_line(exc))
         for actor in pool:
             ray.kill(actor)
     finally:
