@@ -270,7 +270,9 @@ class ExtractivePolicy:
                                           or len(toks - have) < NEW_WORDS):
                 continue
             read = reads[i]
-            unit = read.unit if read is not None and read.unit.text == text else None
+            # The browser's quote is the page's text with its spacing and typography; the unit
+            # is the same text, cut into its sentences.
+            unit = read.unit if read is not None and fold(read.unit.text) == fold(text) else None
             pieces = list(unit.parts) if unit is not None else sentences(text)
             if not parts and len(pieces) > 1 and unit is not None:
                 lead = scorer.lead(unit, quotes[i].title)

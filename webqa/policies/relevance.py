@@ -115,6 +115,7 @@ _IDENTIFIER = re.compile(r"(?<![\w.])(?:[A-Za-z_][\w]*\.)+[A-Za-z_]\w*(?:\(\))?|
                          r"(?<![\w-])--?[a-z][\w-]+|\b[a-z_]\w*_\w+\b|\b[a-z]\w*\(\)|"
                          r"\b[a-z]+[A-Z]\w*\b|\b[A-Z][a-z]+[A-Z]\w*\b")
 _DEFAULT = re.compile(r"\bdefault", re.I)
+_DEFINITION = re.compile(r"^[^.;]{0,150}?\b(?:is|was|are|were)\s+(?:a|an|the|one)\b")
 #: Words asking for one end of a scale, and the other end, which contradicts them.
 _OPPOSITES = {
     "first": "last", "last": "first", "largest": "smallest", "smallest": "largest",
@@ -511,6 +512,9 @@ CONTEXT_CREDIT = 0.6
 #: A unit about none of the things the question names keeps this share of its score.
 OFF_TOPIC = 0.7
 
+#: Cost of a unit that is a list (of names, of short cells) rather than a statement.
+LIST_PENALTY = 0.2
+
 #: Bonus for a table row whose first cell holds a question term.
 ROW_KEY = 0.1
 
@@ -536,8 +540,11 @@ class Scorer:
         self.content = self.q_terms - _measure_terms(question)
         # In a question of several sentences the last one asks; the others set the scene
         # ("... an album opens with a song written in 1951. Who first recorded that song?").
+        # So does a leading clause ("After he performed it in 1979, on what date did ...").
         parts = [x for x in _SENTENCE_END.split(question.strip()) if x.strip()]
-        self.focus = set(terms(parts[-1])) if len(parts) > 1 else set()
+        asking = _LEADING_CLAUSE.sub("", parts[-1].strip()) if parts else ""
+        self.focus = set(terms(asking)) if len(parts) > 1 or (
+            parts and asking != parts[-1].strip()) else set()
         self.kind = answer_kind(question)
         self.names = _names(question) - skipped
         self.scale = {w for w in re.findall(r"[a-z]+", question.lower()) if w in _OPPOSITES}
@@ -568,11 +575,12 @@ class Scorer:
     def score(self, unit: str, toks: set[str], title: str,
               df: Counter[str] | None = None, n: int | None = None, *,
               context: str = "", parts: int = 1,
-              weight: dict[str, float] | None = None) -> float:
+              weight: dict[str, float] | None = None, whole: str = "") -> float:
         """The unit's score (see the module docstring); ``df``/``n`` default to all pages read.
 
         ``context``: the unit's heading and label; ``parts``: how many sentences it holds;
-        ``weight``: the :meth:`weights` for ``df``/``n``, when the caller has them already.
+        ``weight``: the :meth:`weights` for ``df``/``n``, when the caller has them already;
+        ``whole``: the unit ``unit`` is a sentence of, whose shape (a list, a label) counts.
         """
         if weight is None:
             weight = self.weights(df, n)
@@ -589,6 +597,12 @@ class Scorer:
                                                                       self.question)
         if len(toks - self.q_terms - title_terms) < 2:
             score -= 0.2  # restates the question or the title: no answer in it
+        shape = whole or unit
+        segments = re.split(r" \| |; ", shape)
+        if len(segments) >= 3 and len(shape.split()) / len(segments) <= 5:
+            score -= LIST_PENALTY  # a list of names or cells states nothing about them
+        if len(shape.split()) < 6:
+            score -= 0.1  # a label or a caption, not a statement
         if len(unit) > 300:
             score -= 0.1
         score -= EXTRA_SENTENCE * (parts - 1)
@@ -621,7 +635,7 @@ class Scorer:
         for i, part in enumerate(unit.parts):
             others = " ".join(p for j, p in enumerate(unit.parts) if j != i)
             s = self.score(part, set(termset(part)), title, context=f"{unit.context} {others}",
-                           parts=len(unit.parts), weight=weight)
+                           parts=len(unit.parts), weight=weight, whole=unit.text)
             if s > best + 1e-9:
                 best, lead = s, i
         return best, lead
@@ -670,4 +684,11 @@ class Scorer:
                 if _kind_bonus(self.kind, part, self.question) > 0]
         if len(cued) == 1:
             return cued[0]  # only one sentence holds the kind of thing asked for
-        return self._unit_score(unit, title)[1]
+        best = self._unit_score(unit, title)[1]
+        if best == 0 and _DEFINITION.match(unit.parts[0]) and len(cued) > 1:
+            # "X is a 1969 album by ..." restates what the question says of X; the sentence
+            # after it tells the thing asked.
+            rest = Unit(unit.text, unit.parts[1:], f"{unit.context} {unit.parts[0]}",
+                        unit.first, unit.last, unit.kind)
+            return 1 + self._unit_score(rest, title)[1]
+        return best
