@@ -78,3 +78,18 @@ def test_word_starts_finds_what_the_case_blind_pattern_finds():
         expected = [(m.start(), m.group(1).lower()) for m in
                     re.finditer(r"\b(" + alts + r")\w*", text, re.IGNORECASE)]
         assert word_starts(text, keys) == expected, (text, keys)
+
+
+def test_build_index_on_a_zim_fills_the_store_so_no_search_reads_an_article(tmp_path):
+    from webqa.corpus import build_index
+
+    zim, cache = make_zim(tmp_path / "wiki.zim"), tmp_path / "cache"
+    stats = build_index(zim, cache_dir=cache)
+    assert stats.added > 0 and stats.kind == "zim"
+    assert build_index(zim, cache_dir=cache).added == 0  # already there
+    with ZimCorpus(zim, cache_dir=cache) as corpus:
+        reads: list[str] = []
+        read = corpus._search._read
+        corpus._search._read = lambda entry: reads.append(entry.path) or read(entry)
+        assert corpus.search(QUERY, 5)
+        assert reads == []

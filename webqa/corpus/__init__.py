@@ -94,16 +94,17 @@ def build_index(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[st
     - ``path``: a folder, ``.zim``, ``.warc`` or ``.warc.gz``.
     - ``cache_dir``: where indexes live (default ``<user data dir>/index``; the user data dir
       is ``$WEBQA_HOME`` when set).
-    - ``progress(done: int, total: int | None, item: str)``: called after each file (folder)
-      or indexed record (WARC, ``total`` None); not called for ZIM archives, which carry
-      their own index.
+    - ``progress(done: int, total: int | None, item: str)``: called after each file (folder),
+      indexed record (WARC, ``total`` None) or archive entry (ZIM).
     - ``full``: compare every file of a folder with the index (mtime and size), not only each
       subfolder's mtime: this finds files rewritten in place in a large folder (``webqa index
       --full PATH``).
 
     Folders are refreshed incrementally (only new or changed files are read, removed files
-    leave the index); a WARC is re-indexed when its size or mtime changed. For a ZIM archive
-    nothing is built: the stats give its article count. Raises ``ConfigError`` as
+    leave the index); a WARC is re-indexed when its size or mtime changed. A ZIM archive
+    carries its own index: what is built is the store of its articles' scoring data that its
+    search reads (see :mod:`webqa.corpus.zimsearch`), so that no later search decompresses an
+    article again (``added``: articles stored now). Raises ``ConfigError`` as
     :func:`open_corpus` does.
     """
     p = Path(path).expanduser()
@@ -112,9 +113,11 @@ def build_index(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[st
     if kind == "zim":
         from .zim import ZimCorpus
 
-        with ZimCorpus(p) as zim:
+        with ZimCorpus(p, cache_dir=cache_dir) as zim:
             count = zim.archive.article_count
-            stats = IndexStats("zim", zim.path, None, documents=count, unchanged=count)
+            added = zim.prefill(progress)
+            stats = IndexStats("zim", zim.path, None, documents=count, added=added,
+                               unchanged=max(0, count - added))
     else:
         corpus: FolderCorpus | WarcCorpus
         if kind == "folder":

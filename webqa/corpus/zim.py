@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -71,6 +72,21 @@ class ZimCorpus(ClosingCorpus):
         self._store = DocStore(index_file(self.path, "zimdocs", cache_dir), identity)
         self._search = ZimSearch(self.archive, self._canonical_article, store=self._store)
         self._closed = False
+
+    @property
+    def store_path(self) -> Path:
+        """The file that keeps the articles' scoring data for search."""
+        return self._store.path
+
+    def prefill(self, progress: Callable[[int, int | None, str], None] | None = None) -> int:
+        """Store every article's scoring data ahead of searches (``webqa index`` on a ZIM);
+        returns how many articles were added. ``ConfigError`` once closed."""
+        if self._closed:
+            raise ConfigError(f"{self.name}: the archive was closed")
+        try:
+            return self._search.prefill(progress)
+        except _LIBZIM_ERRORS as exc:
+            raise ConfigError(f"{self.name}: cannot read its articles: {exc}") from exc
 
     def _make_label(self) -> str:
         try:

@@ -241,6 +241,38 @@ class ZimSearch:
         text = _CITE.sub("", html_to_text(valid_text(decode(bytes(entry.get_item().content)))))
         return _make_doc(entry.title or entry.path, text)
 
+    def prefill(self, progress: Callable[[int, int | None, str], None] | None = None,
+                limit: int | None = None) -> int:
+        """Put every article (the first ``limit``) into the store ahead of any search, so the
+        first search of a later process reads no article; returns how many were added."""
+        if self._store is None:
+            return 0
+        added = 0
+        batch: dict[str, Any] = {}
+        total = self._archive.all_entry_count
+        for i in range(total if limit is None else min(total, limit)):
+            entry = self._archive._get_entry_by_id(i)
+            if entry.is_redirect:
+                continue
+            article = self._canonical(entry.path)
+            if article is None or article.path in batch:
+                continue
+            batch[article.path] = article
+            if len(batch) >= 256:
+                added += self._fill(batch)
+                batch = {}
+            if progress is not None:
+                progress(i + 1, total, entry.path)
+        return added + self._fill(batch)
+
+    def _fill(self, entries: dict[str, Any]) -> int:
+        if self._store is None or not entries:
+            return 0
+        have = self._store.get(entries)
+        fresh = {p: self._read(e) for p, e in entries.items() if p not in have}
+        self._store.put(fresh)
+        return len(fresh)
+
     def _load(self, entries: dict[str, Any]) -> dict[str, _Doc]:
         """The scoring data of ``entries`` (path -> entry): from memory, the store, or read
         from the archive (and then stored)."""
