@@ -15,6 +15,7 @@ page for the rest of the question.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -60,6 +61,9 @@ MAX_HOPS = 2
 
 #: A further quote must bring at least this many content words the answer does not have yet.
 NEW_WORDS = 1
+
+
+_NAME_LINK = re.compile(r"^[A-Z][^\W\d_]+(?:[ -][\w'’.-]+){0,5}$")
 
 
 @dataclass
@@ -222,6 +226,10 @@ class ExtractivePolicy:
                 # A link to something the question already names is no second page.
                 if not named or named <= asked or m.group(2) not in unit.text:
                     continue
+                # Only a name leads on to the page of what it names: links from documentation
+                # prose ("float", "open()") go to reference pages that answer nothing more.
+                if not _NAME_LINK.match(m.group(2)):
+                    continue
                 seen.add(link.url)
                 self._hops.append((link.url.partition("#")[0], cover, unit, page.title))
                 if self._hopped + len(self._hops) >= MAX_HOPS:
@@ -299,7 +307,8 @@ class ExtractivePolicy:
             for j, q in enumerate(quotes):
                 if j == i or q.url == quotes[i].url:
                     continue
-                if not names[i] & set(terms(f"{q.title} {q.text}")):
+                shared = names[i] & set(terms(f"{q.title} {q.text}"))
+                if not shared:
                     continue
                 if rest is None:
                     context = reads[i].unit.context if reads[i] is not None else ""  # type: ignore[union-attr]
