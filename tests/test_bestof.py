@@ -143,3 +143,30 @@ def test_a_down_reward_endpoint_is_a_clear_error_at_start():
         make_scorer("reward")
     with pytest.raises(ConfigError, match="unknown scorer"):
         make_scorer("vibes")
+
+
+def test_support_checks_each_sample_once_and_the_row_counts_what_a_fresh_check_finds(tmp_path):
+    from webqa.scoring import citations_verbatim
+
+    half = "Johann Galle discovered Neptune [1]. He never said this at all, not once [2]."
+    with ChatServer(default=browsing_model(_alternating(WEAK, GOOD, half, WEAK))) as server:
+        _run(tmp_path, server)
+    row = load_results(tmp_path / "run")["n"]
+    chosen = row["best_of"]["samples"][row["best_of"]["chosen"]]
+    assert (row["verbatim"], row["citations"]) == citations_verbatim(Path(chosen))
+    # the chooser hands back the checks it made while scoring, one per sample
+    from webqa.trace import load_trace
+
+    traces = [Path(p) for p in row["best_of"]["samples"]]
+    answers = [_answer_of(load_trace(p)) for p in traces]
+    choice = make_scorer("support").choose(ITEM.question, answers, traces)
+    assert choice.verified == [citations_verbatim(p) for p in traces]
+
+
+def _answer_of(trace):
+    from webqa.records import Answer, Citation, Usage
+
+    event = [e for e in trace.events if e.get("type") == "answer"][-1]
+    citations = [Citation(**{k: c[k] for k in ("n", "title", "url", "quote")})
+                 for c in event.get("citations", [])]
+    return Answer(ITEM.question, event["text"], citations, "answered", Usage())

@@ -56,6 +56,9 @@ class Choice:
     scorer: str
     details: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    verified: list[tuple[int, int] | None] = field(default_factory=list)
+    """Per sample, ``(verbatim, cited)`` as checked against its trace while scoring (None: not
+    checked), so the results row need not read the trace again."""
 
 
 class _Scorer(Protocol):
@@ -65,6 +68,10 @@ class _Scorer(Protocol):
                traces: Sequence[Path]) -> tuple[list[float | None], list[dict[str, Any]]]: ...
 
     def close(self) -> None: ...
+
+
+#: the checks the support scorer made, per sample (filled in when it runs)
+_Verified = list[tuple[int, int] | None]
 
 
 class Chooser:
@@ -78,18 +85,22 @@ class Chooser:
         """Score ``answers`` (with their traces) and pick the best answered one."""
         error = None
         name = self.scorer.name
+        verified: _Verified = []
         try:
-            scores, details = self.scorer.scores(question, answers, traces)
+            if isinstance(self.scorer, _Support):
+                scores, details = support_scores(question, answers, traces, verified=verified)
+            else:
+                scores, details = self.scorer.scores(question, answers, traces)
         except WebQAError as exc:
             log.warning("webqa: the %s scorer failed (%s); choosing by support", name, exc)
-            error, name = str(exc), "support"
-            scores, details = support_scores(question, answers, traces)
+            error, name, verified = str(exc), "support", []
+            scores, details = support_scores(question, answers, traces, verified=verified)
         for i, a in enumerate(answers):
             if a.status != "answered" or not a.text:
                 scores[i] = None
         eligible = [i for i, s in enumerate(scores) if s is not None]
         chosen = max(eligible, key=lambda i: (scores[i], -i)) if eligible else 0
-        return Choice(chosen, scores, name, details, error)
+        return Choice(chosen, scores, name, details, error, verified)
 
     def close(self) -> None:
         """Release the scorer's client."""
@@ -139,9 +150,11 @@ def _content_words(text: str) -> set[str]:
     return {w for w in normalize(text).split() if w not in _STOP and len(w) > 2}
 
 
-def support_scores(question: str, answers: Sequence[Answer],
-                   traces: Sequence[Path]) -> tuple[list[float | None], list[dict[str, Any]]]:
-    """The ``support`` score of each answer, and its parts."""
+def support_scores(question: str, answers: Sequence[Answer], traces: Sequence[Path], *,
+                   verified: _Verified | None = None,
+                   ) -> tuple[list[float | None], list[dict[str, Any]]]:
+    """The ``support`` score of each answer, and its parts. ``verified``, when given, receives
+    per answer ``(verbatim, cited)`` from its trace (None where the trace was not read)."""
     from .verify import verify_citations
 
     asked = _content_words(question)
@@ -152,12 +165,18 @@ def support_scores(question: str, answers: Sequence[Answer],
         claims = _claim_sentences(answer.text)
         cited = sum(bool(_MARK.search(s)) for s in claims) / len(claims) if claims else 0.0
         verbatim = 0.0
+        checked: tuple[int, int] | None = None
         if answer.citations:
-            try:
-                checks = verify_citations(traces[i]) if traces[i].exists() else []
-            except ConfigError:
-                checks = []
+            checks = []
+            if traces[i].exists():
+                try:
+                    checks = verify_citations(traces[i])
+                    checked = (sum(c.verbatim for c in checks), len(checks))
+                except ConfigError:
+                    checks = []
             verbatim = sum(c.verbatim for c in checks) / len(answer.citations)
+        if verified is not None:
+            verified.append(checked)
         relevance = 0.0
         if answer.citations and asked:
             relevance = sum(len(asked & _content_words(c.quote)) / len(asked)

@@ -178,13 +178,17 @@ def summarize(items: Sequence[Item], rows: dict[str, dict[str, Any]], **extra: A
     return s
 
 
-def _row(index: int, item: Item, answer: Answer, trace: Path | None) -> dict[str, Any]:
-    """The results row of one answer: its text and status, its scores, what it used."""
+def _row(index: int, item: Item, answer: Answer, trace: Path | None,
+         verified: tuple[int, int] | None = None) -> dict[str, Any]:
+    """The results row of one answer: its text and status, its scores, what it used.
+    ``verified`` is ``(verbatim, cited)`` when the trace's citations were checked already."""
     from .scoring import citations_verbatim
 
     measured = score(answer.text, item.answers)
     verbatim = cited = 0
-    if trace is not None and trace.exists() and answer.citations:
+    if verified is not None and trace is not None and answer.citations:
+        verbatim, cited = verified
+    elif trace is not None and trace.exists() and answer.citations:
         try:
             verbatim, cited = citations_verbatim(trace)
         except ConfigError as exc:
@@ -283,7 +287,8 @@ def evaluate(items: Sequence[Item], out: str | Path, *, concurrency: int = 4, be
         answers = [group[j] for j in range(best_of)]
         choice = chooser.choose(item.question, answers, paths)
         chosen = choice.chosen
-        row = _row(index, item, answers[chosen], paths[chosen])
+        checked = choice.verified[chosen] if chosen < len(choice.verified) else None
+        row = _row(index, item, answers[chosen], paths[chosen], checked)
         row["seconds"] = round(max(a.usage.seconds for a in answers), 3)
         row["tokens"] = sum(a.usage.prompt_tokens + a.usage.completion_tokens for a in answers)
         row["best_of"] = {"n": best_of, "scorer": choice.scorer, "chosen": chosen,
