@@ -294,6 +294,7 @@ class _Walker:
         self.anchor_blocks: dict[str, int] = {}
         self._ids: dict[str, int] = {}
         self._targets: dict[str, str] = {}
+        self._domains: dict[str, str] = {}
         self.blocks: list[str] = []
         self._buf: list[str] = []
         self._prefix = ""
@@ -483,7 +484,9 @@ class _Walker:
         if link_id is None:
             link_id = self._ids[target] = len(self._ids)
             self.links[link_id] = Link(link_id, target, " ".join(text.split()))
-        other = urls.domain(target)
+        other = self._domains.get(target)
+        if other is None:  # a page links to few hosts, many times: parse each target once
+            other = self._domains[target] = urls.domain(target)
         lead = " " if self._buf[start:] and self._buf[start][:1] == " " else ""
         trail = " " if text and "".join(self._buf[start:])[-1:] == " " else ""
         shown = marker(link_id, text, other if other != self.domain else "")
