@@ -24,11 +24,23 @@ weak word of the question is not hidden behind pages that have them all.
 When every word is that common (a query of stopwords, "the who", on a large corpus) nothing
 can be ranked cheaply: the pages with all the words are listed unranked, with the start of
 the body as snippet.
+
+Before those stages, phrases are looked for as phrases: text in double quotes, and exact
+identifiers (``default_text_search_config``, ``sys.setswitchinterval()``, ``PG_MODULE_MAGIC``),
+which the tokenizer splits into words that are common apart. Pages holding a phrase come first,
+so the page that defines an identifier is not buried under pages that use its words.
+
+Re-ranking the best rows also weighs two things bm25 does not know: a page far larger than
+the corpus's typical page (a changelog, a generated index) is ranked down, and a page holding a
+query word exactly as written ranks above one holding only its stem ("Leared" is not "Lear").
 """
 
 from __future__ import annotations
 
+import math
+import re
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from webqa.records import SearchResult
@@ -37,8 +49,8 @@ from ..terms import query_terms, stem
 from ..terms import words as tokens
 from .base import bound_query
 
-__all__ = ["Planner", "Term", "Stage", "quote", "SCORE_CAP", "OR_BUDGET", "COMMON_DF",
-           "TITLE_WEIGHT", "SNIPPET_MAX_CHARS"]
+__all__ = ["Planner", "Term", "Stage", "quote", "phrases", "identifiers_of", "SCORE_CAP",
+           "OR_BUDGET", "COMMON_DF", "TITLE_WEIGHT", "SNIPPET_MAX_CHARS"]
 
 SCORE_CAP = 1000
 #: Not above SCORE_CAP, so that the OR stage always ranks all of its matches.
@@ -54,6 +66,44 @@ SNIPPET_MAX_CHARS = 600
 RERANK = 50
 #: A page whose title holds every query word scores this much more (as a share of its bm25).
 TITLE_BOOST = 1.0
+#: Pages up to this many times the median page size are not ranked down for their size.
+LARGE_PAGE = 16
+#: How much a page's score shrinks per doubling of its size past LARGE_PAGE medians.
+SIZE_PENALTY = 0.5
+#: A page holding query words exactly as written (not only their stems) scores this much more.
+EXACT_BOOST = 0.5
+#: How much of each candidate page is scanned for a query word as written.
+EXACT_SCAN_CHARS = 200_000
+#: Phrases looked for as phrases, at most.
+MAX_PHRASES = 3
+
+_QUOTED = re.compile(r'"([^"]{2,200})"|“([^”]{2,200})”')
+# An identifier: words joined by "_" or ".", a call "name()", camelCase, or capitals with
+# digits or underscores. The tokenizer cuts these into their words.
+_IDENT = re.compile(r"(?<![\w.])(?:[A-Za-z_][\w]*(?:[._][A-Za-z0-9_]+)+(?:\(\))?|"
+                    r"[A-Za-z_]\w*\(\)|[a-z]+[A-Z]\w*|[A-Z][A-Z0-9]*_[A-Z0-9_]+)")
+
+
+def identifiers_of(query: str) -> list[str]:
+    """The identifiers of a query as written, without a call's "()"."""
+    rest = _QUOTED.sub(" ", query)
+    out = [m.group().removesuffix("()") for m in _IDENT.finditer(rest)]
+    return [w for w in dict.fromkeys(out) if len(w) >= 3][:MAX_PHRASES]
+
+
+def phrases(query: str) -> list[list[str]]:
+    """The phrases of a query to match as phrases: quoted text, then identifiers, as words."""
+    found: list[list[str]] = []
+    for m in _QUOTED.finditer(query):
+        found.append(tokens(m.group(1) or m.group(2)))
+    rest = _QUOTED.sub(" ", query)
+    for m in _IDENT.finditer(rest):
+        found.append(tokens(re.sub(r"([a-z])([A-Z])", r"\1 \2", m.group())))
+    out: list[list[str]] = []
+    for words in found:
+        if len(words) >= 2 and words not in out:
+            out.append(words)
+    return out[:MAX_PHRASES]
 
 
 @dataclass(frozen=True)
@@ -84,6 +134,7 @@ class Planner:
     def __init__(self, db: sqlite3.Connection, tokenizer: str) -> None:
         """Prepare a scratch FTS5 table that tokenizes query words exactly like the index."""
         self._db = db
+        self._median: float | None = None
         db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.qtok USING "
                    f"fts5(x, tokenize='{tokenizer}')")
         db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.qtok_v USING "
@@ -116,7 +167,8 @@ class Planner:
         terms = [Term(w, t, counts.get(t, 0)) for t, w in unique.items()]
         return sorted(terms, key=lambda t: t.df)
 
-    def _run(self, stage: Stage, k: int, exclude: set[int], words: list[str]) -> list[int]:
+    def _run(self, stage: Stage, k: int, exclude: set[int], words: list[str],
+             exact_words: Sequence[str] = (), identifiers: Sequence[str] = ()) -> list[int]:
         if not stage.ranked:
             found = self._db.execute("SELECT rowid FROM fts WHERE fts MATCH ? LIMIT ?",
                                      (stage.expr, k + len(exclude)))
@@ -130,18 +182,54 @@ class Planner:
             return []
         # Titles come from the plain docs table: reading a column back out of FTS5 costs more.
         marks = ",".join("?" * len(rows))
-        titles = dict(self._db.execute(f"SELECT id, title FROM docs WHERE id IN ({marks})",
-                                       [r for r, _ in rows]))
-        wanted = {stem(w) for w in words}
+        ids = [r for r, _ in rows]
+        info = {i: (t, z) for i, t, z in self._db.execute(
+            f"SELECT id, title, size FROM docs WHERE id IN ({marks})", ids)}
+        exact = self._exact(ids, exact_words)
+        written = self._exact(ids, identifiers)
+        # A word the index stems to another ("Leared" to "lear") matches a title as written.
+        wanted = {w if w in exact_words else stem(w) for w in words}
+        median = self._median_size()
         ranked = []
         for rowid, score in rows:
-            title = titles.get(rowid)
+            title, size = info.get(rowid, ("", 0))
             # bm25's idf vanishes for a word on over half the pages, which in a small corpus is
             # often the very topic asked about; a title holding the query's words still wins.
-            in_title = len(wanted & {stem(w) for w in tokens(title or "")}) / (len(wanted) or 1)
-            ranked.append((score * (1 + TITLE_BOOST * in_title), rowid))  # bm25: lower is better
+            have = set(tokens(title or ""))
+            in_title = len(wanted & (have | {stem(w) for w in have})) / (len(wanted) or 1)
+            factor = 1 + TITLE_BOOST * in_title + EXACT_BOOST * (rowid in exact)
+            if median and size and size > LARGE_PAGE * median:
+                # A changelog or a generated index holds every word somewhere in its bulk.
+                factor /= 1 + SIZE_PENALTY * math.log2(size / (LARGE_PAGE * median))
+            # An identifier as written ("MAX_WAITERS", not "max waiters") names one thing: the
+            # pages holding it come first. bm25: lower is better.
+            ranked.append((rowid not in written, score * factor, rowid))
         ranked.sort()
-        return [rowid for _, rowid in ranked[:k]]
+        return [rowid for *_, rowid in ranked[:k]]
+
+    def _median_size(self) -> float:
+        """The corpus's median stored page size (0 when sizes are not recorded), once."""
+        if self._median is None:
+            n = self._db.execute("SELECT count(*) FROM docs WHERE size > 0").fetchone()[0]
+            row = self._db.execute("SELECT size FROM docs WHERE size > 0 ORDER BY size "
+                                   "LIMIT 1 OFFSET ?", (n // 2,)).fetchone() if n else None
+            self._median = float(row[0]) if row else 0.0
+        return self._median
+
+    def _exact(self, ids: list[int], exact_words: Sequence[str]) -> set[int]:
+        """Of ``ids``, the pages holding one of ``exact_words`` as written (a whole word)."""
+        if not exact_words or not ids:
+            return set()
+        marks = ",".join("?" * len(ids))
+        found: set[int] = set()
+        patterns = [re.compile(rf"(?<!\w){re.escape(w)}(?!\w)", re.I) for w in exact_words]
+        for rowid, title, body in self._db.execute(
+                f"SELECT rowid, title, substr(body, 1, ?) FROM fts WHERE rowid IN ({marks})",
+                [EXACT_SCAN_CHARS, *ids]):
+            text = f"{title} {body}"
+            if any(p.search(text) for p in patterns):
+                found.add(rowid)
+        return found
 
     def plan(self, terms: list[Term], corpus_size: int | None = None) -> list[Stage]:
         """The stages to run, in order (see the module docstring).
@@ -178,9 +266,18 @@ class Planner:
             return []
         terms = self.analyze(query)
         stages = self.plan(terms)
+        bounded = bound_query(query)
+        found_phrases = phrases(bounded) if stages and stages[0].ranked else []
+        identifiers = identifiers_of(bounded)
+        if found_phrases:
+            stages = [Stage(" OR ".join(quote(" ".join(p)) for p in found_phrases)), *stages]
+        # Words the tokenizer stems to something else ("Leared" to "lear"): a page holding the
+        # word as written is the likelier one.
+        exact_words = [t.word for t in terms if t.term != t.word and len(t.word) >= 4]
         found: list[int] = []
         for stage in stages:
-            found += self._run(stage, limit - len(found), set(found), [t.word for t in terms])
+            found += self._run(stage, limit - len(found), set(found), [t.word for t in terms],
+                               exact_words, identifiers)
             if len(found) >= limit:
                 break
         if not found:

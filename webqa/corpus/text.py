@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html as htmllib
 import re
+from functools import lru_cache
 
 from webqa import charset
 
@@ -68,6 +69,73 @@ def _drop_hidden(html: str) -> str:
         pos = end
 
 
+# Navigation chrome a page repeats around its content: Sphinx's related bar, sidebar and
+# footer, DocBook's Prev/Up/Home/Next tables, breadcrumbs, skip links, "¶" permalinks. Their
+# words would put every page of a manual on every query about "next", "index" or "bug".
+_CHROME_OPEN = re.compile(
+    r"<(div|section|aside|header|ul|ol|p|table|span|a|td|tr)\b(?=[^<>]*?\b(?:class|role|id)\s*=\s*"
+    r"[\"']?[^\"'<>]*?\b(?:navheader|navfooter|sphinxsidebar|related|footer|breadcrumbs?|"
+    r"breadcrumb-nav|navigation|contentinfo|search|headerlink|skip-?link|mw-jump-link|"
+    r"nav-?bar|navbox|catlinks|printfooter|site-?footer|page-?footer|toc-backref)\b)[^<>]*>",
+    re.I)
+#: How far past an opening tag of chrome its closing tag is looked for; past that (markup
+#: that never closes it) only the opening tag goes, so nothing is lost unbounded.
+CHROME_SPAN_MAX = 300_000
+
+
+def _drop_chrome(html: str) -> str:
+    """Remove navigation chrome elements (see ``_CHROME_OPEN``), nesting counted.
+
+    Closing tags are looked for over a few times the document's length in all: markup that
+    opens chrome and never closes it loses its opening tags only, in linear time.
+    """
+    parts: list[str] = []
+    pos = 0
+    lower: str | None = None
+    budget = [4 * len(html) + CHROME_SPAN_MAX]
+    while True:
+        m = _CHROME_OPEN.search(html, pos)
+        if m is None:
+            parts.append(html[pos:])
+            return "".join(parts)
+        parts.append(html[pos:m.start()])
+        if lower is None:
+            lower = html.lower()
+        end = _close_of(lower, m.group(1).lower(), m.end(), budget)
+        parts.append(" ")
+        pos = m.end() if end is None else end
+
+
+@lru_cache(maxsize=32)
+def _tag_pattern(tag: str) -> re.Pattern[str]:
+    return re.compile(rf"<(/?){re.escape(tag)}\b[^<>]*>")
+
+
+def _close_of(lower: str, tag: str, start: int, budget: list[int]) -> int | None:
+    """Where the element of ``tag`` opened just before ``start`` ends, or None; ``budget``
+    (characters left to scan, shared by the whole document) shrinks by what is scanned."""
+    if budget[0] <= 0:
+        return None
+    depth = 1
+    limit = min(len(lower), start + CHROME_SPAN_MAX, start + budget[0])
+    for m in _tag_pattern(tag).finditer(lower, start, limit):
+        depth += -1 if m.group(1) else 1
+        if depth == 0:
+            budget[0] -= m.end() - start
+            return m.end()
+    budget[0] -= limit - start
+    return None
+
+
+_LINK_TEXT = re.compile(r"<a\b[^<>]*>([^<]{0,500}(?:<(?!/?a\b)[^<>]*>[^<]{0,500}){0,8})</a\s*>",
+                        re.I)
+#: A page whose visible text is at least this share link text, with at least HUB_LINKS links,
+#: is a hub (a generated index, a table of contents, a title list): it is indexed without its
+#: link texts, so that it ranks below the pages it links to.
+HUB_LINK_SHARE = 0.6
+HUB_LINKS = 100
+
+
 # A tag starts with a letter, '/', '!' or '?'; "a < b" is text. [^<>] keeps the scan linear.
 # Inline tags join their text ("Ray <b>Charles</b>,"); all other tags separate words.
 _INLINE_TAG = re.compile(r"</?(?:a|abbr|b|bdi|bdo|cite|code|data|dfn|em|font|i|kbd|mark|q|s|samp|"
@@ -83,8 +151,20 @@ def clean_text(text: str) -> str:
 
 
 def html_to_text(html: str) -> str:
-    """The visible text of an HTML document: tags stripped, entities decoded, spaces collapsed."""
-    text = _TAG.sub(" ", _INLINE_TAG.sub("", _drop_hidden(html)))
+    """The visible text of an HTML document for indexing: tags stripped, entities decoded,
+    spaces collapsed; navigation chrome left out, and a hub page's link texts too."""
+    html = _drop_chrome(_drop_hidden(html))
+    links = _LINK_TEXT.findall(html)
+    if len(links) >= HUB_LINKS:
+        full = _plain(html)
+        linked = sum(len(clean_text(_TAG.sub(" ", t))) for t in links)
+        if full and linked >= HUB_LINK_SHARE * len(full):
+            return _plain(_LINK_TEXT.sub(" ", html))
+    return _plain(html)
+
+
+def _plain(html: str) -> str:
+    text = _TAG.sub(" ", _INLINE_TAG.sub("", html))
     return clean_text(htmllib.unescape(text))
 
 
