@@ -47,6 +47,10 @@ RANK_PRIOR = 0.2
 #: How much of a quote's score in the answer comes from all pages read (the rest: its page).
 GLOBAL_SHARE = 0.5
 
+#: After this many result pages, a unit scoring CONFIDENT or more ends the reading.
+ENOUGH_PAGES = 3
+CONFIDENT = 0.9
+
 #: A page's best unit covering less of the question than this may lead to a second page.
 HOP_COVERAGE = 0.85
 
@@ -144,7 +148,9 @@ class ExtractivePolicy:
                 self._hop_of[url] = (cover, bridge, title)
                 self._hopped += 1
                 return Reply(f"Open {url}")
-        if self._opened < self.pages:
+        # A sure answer from the first results needs no more pages: each costs a render.
+        confident = self._opened >= ENOUGH_PAGES and self._top >= CONFIDENT
+        if self._opened < self.pages and not confident:
             for link_id in sorted(page.links):
                 if link_id not in self._clicked:
                     self._clicked.add(link_id)

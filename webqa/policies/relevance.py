@@ -93,8 +93,8 @@ _ASKS = [
     ("error", re.compile(r"\b(which|what) (\w+ ){0,2}(exception|error|warning)s?\b")),
     ("number", re.compile(r"\bhow (many|much|old|long|far|tall|big|large|high|hot|cold|fast|"
                           r"small|deep|wide|heavy)\b|"
-                          r"\bwhat (number|percentage|position|rank|age|temperature|size|"
-                          r"length|value|port|speedup|period|limit|timeout)\b|"
+                          r"\bwhat (\w+ ){0,2}(number|percentage|position|rank|age|temperature|"
+                          r"size|length|value|port|speedup|period|limit|timeout)\b|"
                           r"\bwhich (port|number|value)\b|\bat (least|most) what\b|"
                           r"\bwhat is (the )?(largest|smallest|lowest|highest|maximum|minimum|"
                           r"default|longest|shortest) \w+|\bwhat is n\b|\bmultiple of what\b")),
@@ -543,7 +543,7 @@ class Scorer:
         # So does a leading clause ("After he performed it in 1979, on what date did ...").
         parts = [x for x in _SENTENCE_END.split(question.strip()) if x.strip()]
         asking = _LEADING_CLAUSE.sub("", parts[-1].strip()) if parts else ""
-        self.focus = set(terms(asking)) if len(parts) > 1 or (
+        self.focus = set(terms(asking)) | _measure_terms(asking) if len(parts) > 1 or (
             parts and asking != parts[-1].strip()) else set()
         self.kind = answer_kind(question)
         self.names = _names(question) - skipped
