@@ -415,8 +415,7 @@ class FtsIndex:
     def dirs(self) -> list[tuple[int, str, bytes, int]]:
         """``(id, path, raw path bytes, mtime_ns)`` of every indexed folder."""
         with self._using("reading folder stamps") as db:
-            return [(i, p, bytes(r), m) for i, p, r, m in
-                    db.execute("SELECT id, path, raw, mtime FROM dirs")]
+            return db.execute("SELECT id, path, raw, mtime FROM dirs").fetchall()
 
     def put_dir(self, path: str, raw: bytes, mtime: int) -> int:
         """Record folder ``path`` (its bytes ``raw``) with its ``mtime``; returns its id."""
@@ -461,6 +460,12 @@ class FtsIndex:
                 db.execute("DELETE FROM df")
                 db.execute("INSERT INTO df(term, n) SELECT term, doc FROM fts_vocab")
                 pending = 0
+                # The median stored page size, for the ranker's size penalty: a sort of every
+                # row, so it is kept here with the term statistics, not computed per search.
+                n = db.execute("SELECT count(*) FROM docs WHERE size > 0").fetchone()[0]
+                row = db.execute("SELECT size FROM docs WHERE size > 0 ORDER BY size "
+                                 "LIMIT 1 OFFSET ?", (n // 2,)).fetchone() if n else None
+                self._meta_set("median_size", str(float(row[0]) if row else 0.0))
             if changed >= _OPTIMIZE_AFTER:
                 # One b-tree per term instead of many small segments: about 2 s per 100,000
                 # pages once, and every later query visits fewer pages.
