@@ -23,7 +23,8 @@ def browsing_model(answer: Callable[[str], str] | None = None,
             return "Clicked on link 0"
         if "♦Quotes\n(none yet)" in user:
             lines = user.split("♦Text\n", 1)[1].splitlines()
-            return "Quote: " + next(x for x in lines if len(x) > 40 and "【" not in x)[:40]
+            quotable = [x for x in lines if len(x) > 40 and "【" not in x and "▶" not in x]
+            return "Quote: " + quotable[0][:40] if quotable else "End: Answer"
         return "End: Answer"
 
     return model

@@ -203,3 +203,25 @@ def test_the_line_a_find_landed_on_is_marked_and_a_quote_copied_with_the_mark_ma
               if line.startswith("▶ ")]
     assert len(marked) == 1 and "maximum number" in marked[0]
     assert answer.citations[0].quote == "The maximum number of seconds to wait."
+
+
+def test_runs_sharing_a_render_cache_render_a_page_once_even_at_the_same_time():
+    import threading
+    import time as _time
+
+    from webqa.pages import RenderCache
+
+    class Slow(MemoryCorpus):
+        def fetch(self, url):
+            _time.sleep(0.05)
+            return super().fetch(url)
+
+    corpus = Slow(PAGES)
+    loader = WebLoader(corpus, corpus, cache=RenderCache())
+    pages = []
+    threads = [threading.Thread(target=lambda: pages.append(loader.open(DOC))) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert corpus.fetched == [DOC] and len({id(p) for p in pages}) == 1

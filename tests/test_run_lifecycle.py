@@ -263,3 +263,13 @@ def test_answers_json_round_trip():
     answer = webqa.ask("Who discovered the planet Neptune?", corpus=DEMO, trace=False)
     data = json.loads(json.dumps(answer.to_dict()))
     assert data["status"] == "answered" and data["citations"]
+
+
+def test_a_session_over_a_corpus_shares_one_render_cache():
+    from webqa.pages import RenderCache
+
+    with Session(corpus=DEMO, trace=False) as session:
+        cache = session.agent.loader.cache  # type: ignore[attr-defined]
+        assert isinstance(cache, RenderCache)
+        session.ask("Who discovered the planet Neptune?")
+        assert len(cache) > 0

@@ -10,6 +10,7 @@ in a trace instead, for offline replay.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterable
 
 from . import prompts
@@ -64,13 +65,22 @@ class WebLoader:
         self.width = width
         self._render = render
         self.cache = cache
+        # Runs sharing the cache (best-of-n samples of one question) ask for the same page at
+        # once: one renders it, the others wait and take it. Striped, so the locks are bounded.
+        self._locks = [threading.Lock() for _ in range(64)]
 
     def open(self, url: str) -> Page:
         """Fetch and render ``url`` (from the shared cache by requested or final URL)."""
         key = strip_fragment(url)
-        cached = self.cache.get(key) if self.cache is not None else None
+        if self.cache is None:
+            return self._load(key)
+        cached = self.cache.get(key)
         if cached is not None:
             return cached
+        with self._locks[hash(key) % len(self._locks)]:
+            return self.cache.get(key) or self._load(key)
+
+    def _load(self, key: str) -> Page:
         doc = self.source.fetch(key)
         final = strip_fragment(doc.url) or key
         page = (self.cache.get(final) if self.cache is not None else None) or self._render(
@@ -85,12 +95,17 @@ class WebLoader:
         numbered links (one more is asked for, to know whether a next page exists)."""
         key = search_key(query, offset)
         page = self.cache.get(key) if self.cache is not None else None
-        if page is None:
-            hits = self.engine.search(query, limit=offset + self.results + 1)
-            page = results_page(query, hits[offset:offset + self.results], width=self.width,
-                                offset=offset, more=len(hits) > offset + self.results)
-            if self.cache is not None:
-                self.cache.put(key, page)
+        if page is None and self.cache is not None:
+            with self._locks[hash(key) % len(self._locks)]:
+                page = self.cache.get(key) or self._search(query, offset, key)
+        return page if page is not None else self._search(query, offset, key)
+
+    def _search(self, query: str, offset: int, key: str) -> Page:
+        hits = self.engine.search(query, limit=offset + self.results + 1)
+        page = results_page(query, hits[offset:offset + self.results], width=self.width,
+                            offset=offset, more=len(hits) > offset + self.results)
+        if self.cache is not None:
+            self.cache.put(key, page)
         return page
 
 

@@ -23,8 +23,12 @@ _PACKAGE = Path(__file__).resolve().parent
 
 
 def prompts_dir() -> Path:
-    """The folder templates are read from."""
-    override = os.environ.get("WEBQA_PROMPTS")
+    """The folder templates are read from (``$WEBQA_PROMPTS``, else the shipped one)."""
+    return _prompts_dir(os.environ.get("WEBQA_PROMPTS"))
+
+
+@lru_cache(maxsize=8)  # every message of every step looks it up: look on disk once
+def _prompts_dir(override: str | None) -> Path:
     candidates = [Path(override)] if override else []
     candidates += [_PACKAGE / "prompts", _PACKAGE.parent / "prompts"]
     for folder in candidates:

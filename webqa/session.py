@@ -92,7 +92,9 @@ class Session:
             "policy": policy_obj.name, **model_info, **where, "protocol": protocol,
             "prompts": prompts.digests(),
         }
-        self.agent = Agent(policy_obj, WebLoader(engine_obj, source_obj, cache=cache or None),
+        # An empty cache has length 0: test its type, not its truth.
+        shared = cache if isinstance(cache, RenderCache) else None
+        self.agent = Agent(policy_obj, WebLoader(engine_obj, source_obj, cache=shared),
                            limits=self.limits, max_actions=max_actions,
                            max_failures=max_failures, trace=trace, on_step=on_step,
                            config=self.config)
