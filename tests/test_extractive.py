@@ -1,5 +1,8 @@
 """The extractive policy: relevance scoring and whole runs (no LLM)."""
 
+import re
+from pathlib import Path
+
 from memcorpus import SITE, MemoryCorpus
 
 from webqa.agent import Agent
@@ -91,3 +94,60 @@ def test_last_sentence_of_a_question_is_its_focus():
     score, unit = scorer.rank_units(page.title, page.lines)[0]
     assert unit.parts[scorer.lead(unit, page.title)] == (
         "The song was first recorded by Ruth Casey on the Cadillac label.")
+
+
+# -- answers that lead with the answer: the demo site and a small manual ----------------------
+
+import pytest  # noqa: E402
+
+from webqa.scoring import first_sentence  # noqa: E402
+
+DEMO = Path(__file__).resolve().parents[1] / "demos" / "solar-system"
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory):
+    import os
+
+    home = tmp_path_factory.mktemp("home")
+    old = os.environ.get("WEBQA_HOME")
+    os.environ["WEBQA_HOME"] = str(home)
+    yield home
+    if old is None:
+        os.environ.pop("WEBQA_HOME", None)
+    else:
+        os.environ["WEBQA_HOME"] = old
+
+
+@pytest.mark.parametrize(("question", "fact", "wrong"), [
+    ("How long is a day on Venus?", "117 Earth days", "Mars"),
+    ("How big is Ceres?", "940", "Charon"),
+    ("Who was the first person to walk on the Moon?", "Neil Armstrong", "Cernan"),
+])
+def test_demo_answers_lead_with_the_right_fact(demo_home, question, fact, wrong):
+    import webqa
+
+    answer = webqa.ask(question, corpus=DEMO, policy="extractive", trace=False)
+    lead = first_sentence(answer.text)
+    assert fact in lead and wrong not in lead, answer.text
+    marker = re.search(r"\[(\d+)\]", answer.text)
+    assert marker is not None
+    cited = next(c for c in answer.citations if c.n == int(marker.group(1)))
+    assert fact in cited.quote
+
+
+def test_a_manual_answer_quotes_the_parameter_and_leads_with_its_default(tmp_path):
+    from docs_fixtures import write_docs
+
+    import webqa
+    from webqa.corpus import open_corpus
+
+    root = write_docs(tmp_path / "manual")
+    answer = webqa.ask("How long does locks.acquire wait for a lock by default?", corpus=root,
+                       policy="extractive", trace=False)
+    assert "3 seconds" in first_sentence(answer.text), answer.text
+    with open_corpus(root) as corpus:
+        assert all(check.verbatim for check in webqa.verify_citations(answer, corpus))
+    answer = webqa.ask("How long does a background worker sleep between rounds by default?",
+                       corpus=root, policy="extractive", trace=False)
+    assert "200 milliseconds" in first_sentence(answer.text), answer.text

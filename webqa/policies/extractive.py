@@ -51,6 +51,9 @@ GLOBAL_SHARE = 0.5
 ENOUGH_PAGES = 3
 CONFIDENT = 0.9
 
+#: How much more a quote's cue (the kind of thing asked for) counts when answering.
+ANSWER_CUE = 0.5
+
 #: A page's best unit covering less of the question than this may lead to a second page.
 HOP_COVERAGE = 0.85
 
@@ -268,7 +271,10 @@ class ExtractivePolicy:
             else:
                 base = scorer.score(q.text, toks, q.title)
             # The search engine's order is evidence too: a quote from its first hit gets more.
-            scores.append(base + RANK_PRIOR / (1 + self._rank.get(q.url, self.pages)))
+            # Across pages the kind of thing asked for decides more than shared words do: a
+            # page's scene-setting sentence covers the question's words but holds no answer.
+            scores.append(base + RANK_PRIOR / (1 + self._rank.get(q.url, self.pages))
+                          + ANSWER_CUE * scorer.cue(q.text))
             covers.append(scorer.coverage(toks, set(terms(f"{q.title} {context}")), weight))
             reads.append(read)
         order = self._chains(question, quotes, scores, covers, reads, scorer)

@@ -58,7 +58,7 @@ _UNIT = _NUM + r"\s*(?:[-–]\s*)?(?:[A-Za-z]+\s+)?"
 _TIME_UNITS = (r"(?:seconds?|secs?|s\b|milliseconds?|ms\b|microseconds?|minutes?|hours?|days?|"
                r"weeks?|months?|years?|sols?)")
 _SIZE_UNITS = (r"(?:km|kilomet|metres?|meters?|m\b|miles?|feet|foot|ft\b|inch|au\b|light|"
-               r"percent|%|bytes?|bits?|[kKMGT]i?B\b|kilobytes?|megabytes?|characters?|digits?|"
+               r"bytes?|bits?|[kKMGT]i?B\b|kilobytes?|megabytes?|characters?|digits?|"
                r"items?|elements?|entries|lines?|times|x\b)")
 _MEASURES = [
     (re.compile(r"\bhow (long|old)\b|\bwhat age\b", re.I),
@@ -271,13 +271,14 @@ def page_units(lines: list[str]) -> list[Unit]:
     """Every candidate quote of a page, in page order (see the module docstring)."""
     out: list[Unit] = []
     section = ""
-    label = ""
+    label = described = ""
+    label_end = -2
     prev: list[tuple[str, int, int]] = []  # the run of sentences a window may join
     prev_end = -2
     blocks = _blocks(lines)
     for n, block in enumerate(blocks):
         if block.kind == "head":
-            section, label, prev = block.text, "", []
+            section, label, described, prev = block.text, "", "", []
             continue
         if block.kind == "code":
             text = block.text
@@ -295,11 +296,15 @@ def page_units(lines: list[str]) -> list[Unit]:
                 and nxt.kind == "text":
             label = block.text
             first = sentences(_IMAGE.sub(" ", nxt.text))
+            # What the definition says first is what its later notes ("New in version 3.9.",
+            # "The default is 5.") are about, though they do not repeat it.
+            described = first[0] if first else ""
             if first and len(label) + len(first[0]) < MAX_UNIT_CHARS:
                 out.append(Unit(f"{label} {first[0]}", (label, first[0]), section,
                                 block.first, nxt.last, "term"))
             if len(label.split()) >= MIN_WORDS:
                 out.append(Unit(label, (label,), section, block.first, block.last, "label"))
+            label_end = block.last
             prev = []
             continue
         item_label = ""
@@ -308,7 +313,8 @@ def page_units(lines: list[str]) -> list[Unit]:
             item_label = (m.group(1) or m.group(2) or "") if m else ""
         if block.first != prev_end + 1 or block.kind == "item":
             prev = []
-        context = f"{section} {label} {item_label}"
+        context = f"{section} {label} {described if block.first > label_end + 1 else ''} " \
+            f"{item_label}"
         for piece in _IMAGE.split(block.text):
             if not piece.strip():
                 continue
