@@ -12,7 +12,8 @@ from chatserver import ChatServer
 from webqa.batch import Item
 from webqa.cli import main
 from webqa.errors import ConfigError
-from webqa.evaluate import evaluate, load_results, read_eval_questions
+from webqa.batch import read_question_file
+from webqa.evaluate import evaluate, load_results
 from webqa.policies.extractive import ExtractivePolicy
 from webqa.session import Session
 
@@ -33,18 +34,18 @@ def test_bad_lines_and_duplicate_ids_are_reported_with_line_numbers(tmp_path):
     f = _write(tmp_path / "q.jsonl", QUESTIONS[:2],
                '{"question": \n{"id": "n", "question": "again?"}\n{"id": 3, "question": ""}\n'
                'A plain question?\n')
-    items, problems = read_eval_questions(f)
+    items, problems = read_question_file(f)
     assert [i.id for i in items] == ["n", "v", "6"]
     assert len(problems) == 3
     assert "line 3: not a question object" in problems[0]
     assert "line 4: duplicate id 'n' (first on line 1)" in problems[1]
     assert "line 5" in problems[2]
     with pytest.raises(ConfigError, match="no questions"):
-        read_eval_questions(_write(tmp_path / "bad.jsonl", [], "{nope\n"))
+        read_question_file(_write(tmp_path / "bad.jsonl", [], "{nope\n"))
 
 
 def test_eval_writes_traces_results_and_summary_then_resumes_at_once(tmp_path):
-    items, _ = read_eval_questions(_write(tmp_path / "q.jsonl", QUESTIONS))
+    items, _ = read_question_file(_write(tmp_path / "q.jsonl", QUESTIONS))
     out = tmp_path / "run"
     seen = []
     summary = evaluate(items, out, concurrency=3, corpus=SITE, policy="extractive",
@@ -71,7 +72,7 @@ def test_eval_writes_traces_results_and_summary_then_resumes_at_once(tmp_path):
 
 
 def test_a_killed_eval_loses_no_finished_question_and_failed_ones_run_again(tmp_path):
-    items, _ = read_eval_questions(_write(tmp_path / "q.jsonl", QUESTIONS[:2]))
+    items, _ = read_question_file(_write(tmp_path / "q.jsonl", QUESTIONS[:2]))
     out = tmp_path / "run"
     evaluate(items[:1], out, corpus=SITE, policy="extractive")
     results = out / "results.jsonl"
@@ -97,7 +98,7 @@ class _Exploding(ExtractivePolicy):
 
 
 def test_a_failed_question_is_recorded_and_the_rest_go_on(tmp_path):
-    items, _ = read_eval_questions(_write(tmp_path / "q.jsonl", QUESTIONS[:2]))
+    items, _ = read_question_file(_write(tmp_path / "q.jsonl", QUESTIONS[:2]))
     with Session(corpus=SITE, policy=_Exploding()) as session:
         summary = evaluate(items, tmp_path / "run", session=session)
     rows = load_results(tmp_path / "run")

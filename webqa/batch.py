@@ -26,7 +26,7 @@ from .records import Answer, Usage
 from .scoring import is_correct
 from .session import Session
 
-__all__ = ["Item", "read_questions", "run_batch", "is_correct", "InOrder"]
+__all__ = ["Item", "read_questions", "read_question_file", "run_batch", "is_correct", "InOrder"]
 
 log = logging.getLogger("webqa")
 
@@ -40,14 +40,22 @@ class Item:
     answers: list[str] = field(default_factory=list)
 
 
-def read_questions(path: str | Path) -> list[Item]:
-    """Questions from a JSONL file (``question``, optional ``id`` and ``answers``), a text file
-    with one question per line, or ``-`` for standard input."""
+def read_question_file(path: str | Path) -> tuple[list[Item], list[str]]:
+    """The questions of a JSONL file (``question``, optional ``id`` and ``answers``), a text
+    file with one question per line, or ``-`` for standard input; and the problems found.
+
+    A bad line does not stop the file: it is reported with its line number and left out
+    (``webqa eval`` goes on without it; :func:`read_questions` refuses the file). A repeated
+    id (after the file-name mapping of trace names) is reported and its later lines left out,
+    since ids key results and traces.
+    """
     try:
         text = sys.stdin.read() if str(path) == "-" else Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read questions from {path}: {exc}") from exc
-    items = []
+    items: list[Item] = []
+    problems: list[str] = []
+    first_line: dict[str, int] = {}
     for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line:
@@ -55,14 +63,37 @@ def read_questions(path: str | Path) -> list[Item]:
         if line.startswith("{"):
             try:
                 row = json.loads(line)
-                items.append(Item(str(row["question"]), str(row.get("id", number)),
-                                  [str(a) for a in row.get("answers", [])]))
-            except (json.JSONDecodeError, KeyError, TypeError, RecursionError) as exc:
-                raise ConfigError(f"{path}, line {number}: not a question object ({exc})") from exc
+                question = row["question"]
+                if not isinstance(question, str) or not question.strip():
+                    raise ValueError("'question' is not a non-empty string")
+                golds = row.get("answers", [])
+                if not isinstance(golds, list):
+                    raise ValueError("'answers' is not a list")
+                item = Item(question, str(row.get("id", number)), [str(a) for a in golds])
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError, RecursionError,
+                    AttributeError) as exc:
+                problems.append(f"{path}, line {number}: not a question object ({exc}); skipped")
+                continue
         else:
-            items.append(Item(line, str(number)))
+            item = Item(line, str(number))
+        key = _safe(item.id)
+        if key in first_line:
+            problems.append(f"{path}, line {number}: duplicate id {item.id!r} (first on line "
+                            f"{first_line[key]}); skipped")
+            continue
+        first_line[key] = number
+        items.append(item)
     if not items:
-        raise ConfigError(f"no questions in {path}")
+        raise ConfigError(f"no questions in {path}" + (f" ({problems[0]})" if problems else ""))
+    return items, problems
+
+
+def read_questions(path: str | Path) -> list[Item]:
+    """The questions of a file, as :func:`read_question_file` reads them; a bad line or a
+    repeated id is a :class:`ConfigError` (``webqa batch`` answers all of a file or none)."""
+    items, problems = read_question_file(path)
+    if problems:
+        raise ConfigError(problems[0].removesuffix("; skipped"))
     return items
 
 

@@ -315,12 +315,13 @@ def run_export(args: argparse.Namespace) -> int:
 def run_eval(args: argparse.Namespace) -> int:
     """``webqa eval QUESTIONS --out DIR``: answer, score and keep every question; print the
     summary table (and with ``--verbose`` one line per question). Exit 1 when all failed."""
-    from .evaluate import evaluate, read_eval_questions
+    from .batch import read_question_file
+    from .evaluate import evaluate
 
     _sigterm_as_interrupt()
     err = _console(stderr=True)
     quiet = args.quiet
-    items, problems = read_eval_questions(args.questions)
+    items, problems = read_question_file(args.questions)
     for problem in problems:
         err.print(f"[yellow]webqa: {_escape(problem)}[/]")
     options = _session_options(args, err)

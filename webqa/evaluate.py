@@ -32,7 +32,7 @@ from .errors import ConfigError
 from .records import Answer
 from .scoring import score
 
-__all__ = ["read_eval_questions", "evaluate", "Summary", "load_results", "RESULTS", "SUMMARY"]
+__all__ = ["evaluate", "Summary", "load_results", "RESULTS", "SUMMARY"]
 
 log = logging.getLogger("webqa.eval")
 
@@ -40,52 +40,6 @@ RESULTS, SUMMARY, TRACES = "results.jsonl", "summary.json", "traces"
 
 #: runs a list of items; calls on_answer(index, item, answer) for each as it finishes
 Runner = Callable[[list[Item], Path, Callable[[int, Item, Answer], None]], None]
-
-
-def read_eval_questions(path: str | Path) -> tuple[list[Item], list[str]]:
-    """The questions of a JSONL (or one-question-per-line) file, and the problems found.
-
-    Unlike :func:`webqa.batch.read_questions`, a bad line does not stop the file: it is
-    reported with its line number and left out. A repeated id (after the file-name mapping of
-    trace names) is reported and its later lines left out, since ids key results and traces.
-    """
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read questions from {path}: {exc}") from exc
-    items: list[Item] = []
-    problems: list[str] = []
-    first_line: dict[str, int] = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
-        if not line:
-            continue
-        if line.startswith("{"):
-            try:
-                row = json.loads(line)
-                question = row["question"]
-                if not isinstance(question, str) or not question.strip():
-                    raise ValueError("'question' is not a non-empty string")
-                golds = row.get("answers", [])
-                if not isinstance(golds, list):
-                    raise ValueError("'answers' is not a list")
-                item = Item(question, str(row.get("id", number)), [str(a) for a in golds])
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError, RecursionError,
-                    AttributeError) as exc:
-                problems.append(f"{path}, line {number}: not a question object ({exc}); skipped")
-                continue
-        else:
-            item = Item(line, str(number))
-        key = _safe(item.id)
-        if key in first_line:
-            problems.append(f"{path}, line {number}: duplicate id {item.id!r} (first on line "
-                            f"{first_line[key]}); skipped")
-            continue
-        first_line[key] = number
-        items.append(item)
-    if not items:
-        raise ConfigError(f"no questions in {path}" + (f" ({problems[0]})" if problems else ""))
-    return items, problems
 
 
 def load_results(out: str | Path) -> dict[str, dict[str, Any]]:
