@@ -23,10 +23,8 @@ import logging
 import socket
 import threading
 import time
-import tomllib
 import uuid
 from collections.abc import Callable
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -62,24 +60,12 @@ BROWSING_TOOLS = ("search", "click", "open", "find", "quote", "scroll", "back")
 _STDIO = "stdio"
 
 
-@lru_cache(maxsize=4)
-def _table(folder: str) -> dict[str, Any]:
-    path = Path(folder) / "mcp.toml"
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from exc
-
-
 def _words() -> dict[str, Any]:
-    return _table(str(prompts.prompts_dir()))
+    return prompts.table("mcp.toml")
 
 
 def _message(key: str, **fields: Any) -> str:
-    try:
-        return str(_words()["messages"][key]).format(**fields)
-    except KeyError as exc:
-        raise ConfigError(f"mcp.toml: no message {key!r} or no field {exc}") from exc
+    return prompts.message_of("mcp.toml", key, section="messages", **fields)
 
 
 def _param(tool: str, name: str) -> str:

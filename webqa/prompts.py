@@ -17,7 +17,8 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["prompts_dir", "render", "load", "message", "commands", "system", "digests"]
+__all__ = ["prompts_dir", "render", "load", "table", "message", "message_of", "commands",
+           "system", "digests"]
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -77,20 +78,33 @@ def _table(folder: str, name: str) -> dict[str, Any]:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
 
 
-def message(key: str, **fields: Any) -> str:
+def table(name: str) -> dict[str, Any]:
+    """The TOML file ``name`` of the prompts folder, parsed (read once)."""
+    return _table(str(prompts_dir()), name)
+
+
+def message(key: str, /, **fields: Any) -> str:
     """The message ``key`` of ``messages.toml`` with ``fields`` filled in."""
-    table = _table(str(prompts_dir()), "messages.toml")
+    return message_of("messages.toml", key, **fields)
+
+
+def message_of(file: str, key: str, /, *, section: str | None = None, **fields: Any) -> str:
+    """The message ``key`` of the TOML file ``file`` (under its ``[section]`` when given),
+    with ``fields`` filled in (any names, ``name`` and ``key`` included)."""
+    found: Any = table(file)
     try:
-        return str(table[key]).format(**fields)
+        if section is not None:
+            found = found[section]
+        return str(found[key]).format(**fields)
     except KeyError as exc:
-        raise ConfigError(f"messages.toml: no message {key!r} or no field {exc}") from exc
+        raise ConfigError(f"{file}: no message {key!r} or no field {exc}") from exc
 
 
 def commands() -> list[dict[str, str]]:
     """The command forms the model is taught, in order: ``kind``, ``form``, ``help``,
     ``example`` (from ``commands.toml``)."""
-    table = _table(str(prompts_dir()), "commands.toml")
-    return [{"kind": entry.get("kind", name), **entry} for name, entry in table.items()]
+    return [{"kind": entry.get("kind", name), **entry}
+            for name, entry in table("commands.toml").items()]
 
 
 def system(**limits: Any) -> str:

@@ -16,10 +16,7 @@ of ``tools`` traces to the tool-call chat format (:func:`tool_call_examples`).
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import prompts
@@ -123,25 +120,13 @@ def tool_names() -> list[str]:
     return [tool.name for tool in TOOLS]
 
 
-@lru_cache(maxsize=4)
-def _words(folder: str) -> dict[str, Any]:
-    path = Path(folder) / "tools.toml"
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from exc
-
-
 def _table() -> dict[str, Any]:
-    return _words(str(prompts.prompts_dir()))
+    return prompts.table("tools.toml")
 
 
 def tools_message(key: str, **fields: Any) -> str:
     """The message ``key`` of ``prompts/tools.toml``'s ``[messages]`` with ``fields`` filled."""
-    try:
-        return str(_table()["messages"][key]).format(**fields)
-    except KeyError as exc:
-        raise ConfigError(f"tools.toml: no message {key!r} or no field {exc}") from exc
+    return prompts.message_of("tools.toml", key, section="messages", **fields)
 
 
 def describe(name: str) -> str:
