@@ -12,10 +12,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import brotli
+import httpx
 
 from webqa.errors import UnsupportedContent
 
-__all__ = ["Body", "read_capped", "decoder_chain"]
+__all__ = ["Body", "read_capped", "decoder_chain", "raw_chunks"]
 
 #: Largest piece a decoder hands out at once.
 _STEP = 64 * 1024
@@ -77,6 +78,15 @@ class _Brotli:
 class _Identity:
     def feed(self, data: bytes) -> Iterator[bytes]:
         yield data
+
+
+def raw_chunks(resp: httpx.Response) -> tuple[Iterable[bytes], str | None]:
+    """A response's body as it came over the wire, and the content encoding to undo.
+
+    A response built in memory (``httpx.MockTransport``) is already decoded by httpx."""
+    if resp.is_stream_consumed:
+        return iter([resp.content]), None
+    return resp.iter_raw(), resp.headers.get("content-encoding")
 
 
 def decoder_chain(content_encoding: str | None) -> Callable[[bytes], Iterable[bytes]]:

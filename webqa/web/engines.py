@@ -26,7 +26,7 @@ from webqa.errors import ConfigError, FetchError, SearchError
 from webqa.protocols import SearchEngine
 from webqa.records import SearchResult
 from webqa.retry import Deadline
-from webqa.web.body import decoder_chain, read_capped
+from webqa.web.body import decoder_chain, raw_chunks, read_capped
 from webqa.web.fetch import USER_AGENT, log_retry
 from webqa.web.guard import DEFAULT_BLOCK, DomainBlock
 from webqa.web.retry import RETRY_STATUSES, RetryPolicy, Transient, parse_retry_after
@@ -266,10 +266,7 @@ class _HttpEngine:
 
     def _read_body(self, resp: httpx.Response, url: str, limit: int | None = None) -> bytes:
         """The decoded body within the caps; ``limit`` reads at most that much, cut silently."""
-        if resp.is_stream_consumed:  # built in memory (MockTransport): httpx already decoded it
-            chunks, encoding = iter([resp.content]), None
-        else:
-            chunks, encoding = resp.iter_raw(), resp.headers.get("content-encoding")
+        chunks, encoding = raw_chunks(resp)
         body = read_capped(
             chunks,
             decoder_chain(encoding),

@@ -34,7 +34,7 @@ from webqa.errors import (
 from webqa.records import Document
 from webqa.retry import Deadline, RetryEvent
 from webqa.urls import join, strip_fragment
-from webqa.web.body import decoder_chain, read_capped
+from webqa.web.body import decoder_chain, raw_chunks, read_capped
 from webqa.web.cache import FetchCache
 from webqa.web.content import cut_note, kind_of, parse_content_type, to_document
 from webqa.web.guard import (
@@ -272,10 +272,7 @@ class HttpSource:
         length = resp.headers.get("content-length", "")
         if kind == "pdf" and length.isdigit() and int(length) > max_raw:
             raise self._too_large_pdf(url)
-        if resp.is_stream_consumed:  # built in memory (MockTransport): httpx already decoded it
-            chunks, encoding = iter([resp.content]), None
-        else:
-            chunks, encoding = resp.iter_raw(), resp.headers.get("content-encoding")
+        chunks, encoding = raw_chunks(resp)
         body = read_capped(
             chunks,
             decoder_chain(encoding),
