@@ -23,7 +23,7 @@ from ..records import Quote
 from ..render.layout import MARKER_RE
 from ..textmatch import fold
 from . import Reply
-from .relevance import Scorer, Unit, keywords, novel_names, sentences, terms
+from .relevance import Scorer, Unit, keywords, novel_names, sentences, terms, termset
 
 if TYPE_CHECKING:
     from ..observation import Observation
@@ -42,7 +42,7 @@ ANSWER_FLOOR = 0.6
 MAX_UNIT_CHARS = 1000
 
 #: Score bonus for a quote from the first search result (halved for the second, and so on).
-RANK_PRIOR = 0.2
+RANK_PRIOR = 0.3
 
 #: How much of a quote's score in the answer comes from all pages read (the rest: its page).
 GLOBAL_SHARE = 0.5
@@ -50,6 +50,9 @@ GLOBAL_SHARE = 0.5
 #: After this many result pages, a unit scoring CONFIDENT or more ends the reading.
 ENOUGH_PAGES = 3
 CONFIDENT = 0.9
+
+#: Bonus for a quote whose page title holds the question's terms (in full: all of them).
+TITLE_PRIOR = 0.3
 
 #: How much more a quote's cue (the kind of thing asked for) counts when answering.
 ANSWER_CUE = 0.5
@@ -273,8 +276,11 @@ class ExtractivePolicy:
             # The search engine's order is evidence too: a quote from its first hit gets more.
             # Across pages the kind of thing asked for decides more than shared words do: a
             # page's scene-setting sentence covers the question's words but holds no answer.
+            # A page whose title names what the question is about is likelier its answer's.
+            about = sum(w for t, w in weight.items() if t in termset(q.title))
             scores.append(base + RANK_PRIOR / (1 + self._rank.get(q.url, self.pages))
-                          + ANSWER_CUE * scorer.cue(q.text))
+                          + ANSWER_CUE * scorer.cue(q.text)
+                          + TITLE_PRIOR * about / (sum(weight.values()) or 1.0))
             covers.append(scorer.coverage(toks, set(terms(f"{q.title} {context}")), weight))
             reads.append(read)
         order = self._chains(question, quotes, scores, covers, reads, scorer)

@@ -518,8 +518,8 @@ CONTEXT_CREDIT = 0.6
 #: A unit about none of the things the question names keeps this share of its score.
 OFF_TOPIC = 0.7
 
-#: Cost of a unit that is a list (of names, of short cells) rather than a statement.
-LIST_PENALTY = 0.2
+#: A unit that is a list (of names, of short cells) rather than a statement keeps this share.
+LIST_SHARE = 0.5
 
 #: Bonus for a table row whose first cell holds a question term.
 ROW_KEY = 0.1
@@ -605,8 +605,7 @@ class Scorer:
             score -= 0.2  # restates the question or the title: no answer in it
         shape = whole or unit
         segments = re.split(r" \| |; ", shape)
-        if len(segments) >= 3 and len(shape.split()) / len(segments) <= 5:
-            score -= LIST_PENALTY  # a list of names or cells states nothing about them
+        listed = len(segments) >= 3 and len(shape.split()) / len(segments) <= 7
         if len(shape.split()) < 6:
             score -= 0.1  # a label or a caption, not a statement
         if len(unit) > 300:
@@ -623,6 +622,8 @@ class Scorer:
                 score *= OPPOSITE  # "the last person to walk on the Moon" for "the first"
         if self.names and not (self.names & (toks | title_terms | context_terms)):
             score *= OFF_TOPIC
+        if listed:
+            score *= LIST_SHARE  # a list of names or cells states nothing about them
         return score
 
     def _unit_score(self, unit: Unit, title: str, df: Counter[str] | None = None,
