@@ -359,7 +359,7 @@ def _measure_terms(question: str) -> set[str]:
 
 # "When Python works out ..., what number ...": a leading clause sets a condition.
 _LEADING_CLAUSE = re.compile(r"^(?:when|if|since|after|before|while|on|in|for|as of|once)\b"
-                             r"[^,?]{0,200},\s*")
+                             r"[^,?]{0,200},\s*", re.I)
 
 
 def answer_kind(question: str) -> str:
@@ -528,7 +528,7 @@ ROW_KEY = 0.1
 OPPOSITE = 0.5
 
 #: Cost of each sentence a unit holds beyond its first: a window must cover more to win.
-EXTRA_SENTENCE = 0.04
+EXTRA_SENTENCE = 0.02
 
 
 class Scorer:
