@@ -289,6 +289,14 @@ class FolderCorpus(IndexedCorpus):
         if not folders:
             return True
         full = full or self.index.stored_count() <= self.full_check_files
+        if not full:
+            # The common case, once per open: one lstat per folder, nothing else per folder.
+            root, lstat, isdir = os.fsencode(self.root) + b"/", os.lstat, stat.S_ISDIR
+            try:
+                return any((st := lstat(root + raw)).st_mtime_ns != mtime
+                           or not isdir(st.st_mode) for _, _, raw, mtime in folders)
+            except OSError:  # a folder is gone
+                return True
         known = {path for _, path, _, _ in folders}
         for folder, _path, raw, mtime in folders:
             rel = os.fsdecode(raw)
