@@ -300,6 +300,11 @@ class ExtractivePolicy:
             # is the same text, cut into its sentences.
             unit = read.unit if read is not None and fold(read.unit.text) == fold(text) else None
             pieces = list(unit.parts) if unit is not None else sentences(text)
+            if unit is not None and unit.kind == "term" and len(pieces) == 2 and (
+                    scorer.cue(pieces[1]) > 0 or scorer.cue(pieces[0]) <= 0):
+                # A definition's term reads as a heading before its sentence: the answer says
+                # the sentence, and the quote keeps both. The term stays when it is the answer.
+                pieces = pieces[1:]
             if not parts and len(pieces) > 1 and unit is not None:
                 lead = scorer.lead(unit, quotes[i].title)
                 pieces = [pieces[lead]] + pieces[:lead] + pieces[lead + 1:]
