@@ -92,3 +92,15 @@ def test_quote_stopping_where_a_list_item_wraps_ends_at_its_sentence():
     assert not inside.extended and inside.text == "Eugene Cernan was the last"
     item = PageMatcher(page).quote("Harrison Schmitt was the last")
     assert not item.extended
+
+
+def test_a_wrapped_line_that_starts_with_a_year_is_not_a_list_item():
+    from webqa.records import Page
+
+    line1 = ("Alexander Graham Bell was granted the first patent for a working telephone "
+             "in the spring of")
+    lines = [line1, "1876. It rapidly spread across the country.", "", "1. A real item."]
+    matcher = PageMatcher(Page("u", "https://e.org/p", "T", lines))
+    span = matcher.quote("Alexander Graham Bell was granted the first patent for a working "
+                         "telephone in the spring of")
+    assert span is not None and span.extended and span.text.endswith("in the spring of 1876.")

@@ -36,7 +36,9 @@ _SKIPPED = frozenset("-‐‑‒–—―−" + MATCH_MARK)
 _SPLIT = "━"
 _ELLIPSIS = re.compile(r"\s*(?:\.\.\.|…)\s*")
 _SENTENCE_END = re.compile(r"[.!?;:](?=[\"')\]]*(?:\s|$))")
-_LIST_START = re.compile(r"\s*(?:• |\d+\. |#+ |> |```)")
+# A numbered item ("1. ") is not among them: it starts a block only when the line before it was
+# not full, as any line does, since "1867. It ..." on a wrapped line is the rest of a sentence.
+_LIST_START = re.compile(r"\s*(?:• |#+ |> |```)")
 #: How far a quote that stops where a line wraps is carried on to the end of its sentence.
 EXTEND_CHARS = 300
 
