@@ -6,7 +6,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["STOPWORDS", "words", "query_terms", "stem", "title_phrases"]
+__all__ = ["STOPWORDS", "words", "tokens", "query_terms", "stem", "title_phrases"]
 
 #: English function words and question words. They match almost every page, so keeping them
 #: only slows an index down and, in an AND query, they cost matches for nothing.
@@ -22,13 +22,23 @@ whether which while who whom whose why will with within without would yet you yo
 yourself yourselves
 """.split())
 
-# Letters and digits only: the same split as SQLite's unicode61 tokenizer, near enough.
+# webqa splits text into words two ways, both here. Search splits at every punctuation mark,
+# as SQLite's unicode61 tokenizer does, so a query's words are the index's words. Scoring a
+# sentence keeps the dots, hyphens and apostrophes inside a word, so "sys.setswitchinterval",
+# "3.11" and "Jean-Paul" stay one token each.
 _WORD = re.compile(r"[^\W_]+")
+_TOKEN = re.compile(r"[\w][\w'’.-]*[\w]|[\w]", re.U)
 
 
 def words(text: str) -> list[str]:
     """The lower-cased words of ``text`` in order (letters and digits; punctuation splits)."""
     return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
+def tokens(text: str) -> list[str]:
+    """The tokens of ``text`` in order, as written, with inner dots, hyphens and apostrophes
+    kept ("sys.setswitchinterval", "3.11", "Jean-Paul", "Ray's")."""
+    return _TOKEN.findall(text)
 
 
 def query_terms(text: str, limit: int = 12) -> list[str]:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..render.layout import MARKER_RE
-from ..terms import STOPWORDS, stem
+from ..terms import STOPWORDS, stem, tokens
 
 __all__ = ["terms", "keywords", "units", "sentences", "answer_kind", "Scorer", "Unit",
            "page_units", "novel_names"]
@@ -35,7 +35,6 @@ __all__ = ["terms", "keywords", "units", "sentences", "answer_kind", "Scorer", "
 # Question words on top of the shared stop words: they say what is asked, not what to find.
 _STOP = STOPWORDS | frozenset(
     "name named called many much kind type tell give find list known s".split())
-_WORD = re.compile(r"[\w][\w'’.-]*[\w]|[\w]", re.U)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[A-Z0-9\"“‘(])")
 _BOUNDARY = re.compile(r"([.!?])([\"'”’)\]]*)\s+(?=[\"'“‘(\[]?[A-Z0-9])")
 # Short words that end in a period without ending a sentence ("No. 1", "J. Illiger").
@@ -129,7 +128,7 @@ _OPPOSITES = {
 def terms(text: str) -> list[str]:
     """Content words of ``text``: lower case, stop words dropped, lightly stemmed."""
     out = []
-    for word in _WORD.findall(text.lower().replace("’", "'")):
+    for word in tokens(text.lower().replace("’", "'")):
         word = word.strip(".'-").removesuffix("'s")
         if word and word not in _STOP:
             out.append(stem(word))
@@ -145,7 +144,7 @@ def termset(text: str) -> frozenset[str]:
 def keywords(question: str, limit: int = 8) -> str:
     """A keyword query for a question: its content words, in order, without repeats."""
     seen: list[str] = []
-    for word in _WORD.findall(question):
+    for word in tokens(question):
         w = word.strip(".'’-").removesuffix("'s").removesuffix("’s")
         if w and w.lower() not in _STOP and w.lower() not in (s.lower() for s in seen):
             seen.append(w)
