@@ -96,3 +96,15 @@ def test_phrases_of_a_query():
     assert phrases("sys.setswitchinterval() changes PG_MODULE_MAGIC") == [
         ["sys", "setswitchinterval"], ["pg", "module", "magic"]]
     assert phrases("plain words only") == []
+
+
+def test_index_text_reads_as_the_page_renders():
+    from webqa.corpus.text import html_to_text
+    from webqa.records import Document
+    from webqa.render import render_document
+
+    html = ("<p>The limit is 2<sup>30</sup> - 1 bytes; water is H<sub>2</sub>O; "
+            "<acronym>TOAST</acronym>ed values.</p>")
+    indexed = html_to_text(html)
+    shown = " ".join(render_document(Document("https://e.org/", "text/html", text=html)).lines)
+    assert indexed == shown == "The limit is 2^30 - 1 bytes; water is H_2O; TOASTed values."

@@ -138,9 +138,12 @@ HUB_LINKS = 100
 
 # A tag starts with a letter, '/', '!' or '?'; "a < b" is text. [^<>] keeps the scan linear.
 # Inline tags join their text ("Ray <b>Charles</b>,"); all other tags separate words.
-_INLINE_TAG = re.compile(r"</?(?:a|abbr|b|bdi|bdo|cite|code|data|dfn|em|font|i|kbd|mark|q|s|samp|"
-                         r"small|span|strong|sub|sup|time|tt|u|var)(?=[\s/>])[^<>]*>", re.I)
+_INLINE_TAG = re.compile(r"</?(?:a|abbr|acronym|b|bdi|bdo|big|cite|code|data|del|dfn|em|font|i|ins|"
+                         r"kbd|label|mark|nobr|q|s|samp|small|span|strike|strong|sub|sup|time|tt|"
+                         r"u|var|wbr)(?=[\s/>])[^<>]*>", re.I)
 _TAG = re.compile(r"<(?:/?[A-Za-z][A-Za-z0-9:-]*|[!?])[^<>]*>")
+_SUP = re.compile(r"<sup(?=[\s>])[^<>]*>", re.I)
+_SUB = re.compile(r"<sub(?=[\s>])[^<>]*>", re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACE = re.compile(r"\s+")
 
@@ -164,6 +167,9 @@ def html_to_text(html: str) -> str:
 
 
 def _plain(html: str) -> str:
+    # Super- and subscripts read as the renderer shows them (2^30, H_2O), so a search snippet
+    # says what the page says.
+    html = _SUB.sub("_", _SUP.sub("^", html))
     text = _TAG.sub(" ", _INLINE_TAG.sub("", html))
     return clean_text(htmllib.unescape(text))
 
