@@ -594,9 +594,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
-        from . import cli_commands
+        from . import subcommands
 
-        return getattr(cli_commands, "run_" + args.command)(args)
+        return getattr(subcommands, "run_" + args.command)(args)
     except WebQAError as exc:
         print(f"webqa: {exc}", file=sys.stderr)
         return EXIT_USAGE
