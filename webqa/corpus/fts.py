@@ -47,7 +47,7 @@ log = logging.getLogger("webqa.corpus")
 
 #: Bump when the schema, the tokenizer or the text extraction changes: an index of another
 #: version is rebuilt.
-SCHEMA_VERSION = "webqa-fts/3"
+SCHEMA_VERSION = "webqa-fts/4"
 TOKENIZER = "porter unicode61 remove_diacritics 2"
 _OPTIMIZE_AFTER = 1000  # documents changed in one refresh
 _AUTOMERGE = 4  # FTS5's default, restored once a bulk build is done
