@@ -26,9 +26,7 @@ import multiprocessing
 import statistics
 import subprocess
 import sys
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,8 +70,9 @@ def _serve(delay: float, urls: multiprocessing.Queue, stop: multiprocessing.Even
         stop.wait()
 
 
-def bench_batch(corpus_path: str, questions: list[str], runs: int, concurrency: int,
-                delay: float) -> None:
+def bench_batch(
+    corpus_path: str, questions: list[str], runs: int, concurrency: int, delay: float
+) -> None:
     """``webqa.batch.run_batch`` (what ``webqa batch`` runs) on ``runs`` questions; the model
     server is its own process, as a real one would be, so its work does not count against it."""
     urls: multiprocessing.Queue = multiprocessing.Queue()
@@ -83,11 +82,19 @@ def bench_batch(corpus_path: str, questions: list[str], runs: int, concurrency: 
     model = {"model": "scripted", "base_url": urls.get(timeout=30)}
     items = [Item(questions[i % len(questions)], str(i)) for i in range(runs)]
     try:
-        run_batch(items[:1], corpus=corpus_path, policy="llm", **model,
-                  max_actions=20, traces=False)  # warm up: imports, index, connection
+        run_batch(
+            items[:1], corpus=corpus_path, policy="llm", **model, max_actions=20, traces=False
+        )  # warm up: imports, index, connection
         started = time.perf_counter()
-        answers = run_batch(items, corpus=corpus_path, policy="llm", concurrency=concurrency,
-                            **model, max_actions=20, traces=False)
+        answers = run_batch(
+            items,
+            corpus=corpus_path,
+            policy="llm",
+            concurrency=concurrency,
+            **model,
+            max_actions=20,
+            traces=False,
+        )
         wall = time.perf_counter() - started
     finally:
         stop.set()
@@ -97,7 +104,9 @@ def bench_batch(corpus_path: str, questions: list[str], runs: int, concurrency: 
     for a in answers:
         statuses[a.status] = statuses.get(a.status, 0) + 1
     ideal = calls * delay / concurrency
-    print(f"batch: {runs} runs, {concurrency} concurrent, {calls} LLM calls at {delay * 1000:.0f} ms")
+    print(
+        f"batch: {runs} runs, {concurrency} concurrent, {calls} LLM calls at {delay * 1000:.0f} ms"
+    )
     print(f"  wall {wall:.2f} s, ideal {ideal:.2f} s, efficiency {ideal / wall:.3f} (target ≥ 0.9)")
     print(f"  statuses: {statuses}")
 
@@ -124,9 +133,11 @@ def bench_tokens(corpus_path: str, questions: list[str]) -> None:
         agent.run(q)
     counts.sort()
     p95 = counts[int(0.95 * (len(counts) - 1))]
-    print(f"prompt tokens per step (chars/4 estimate): {len(counts)} steps over {len(questions)} "
-          f"questions; median {statistics.median(counts):.0f}, p95 {p95}, max {max(counts)} "
-          "(target median ≤ 2000)")
+    print(
+        f"prompt tokens per step (chars/4 estimate): {len(counts)} steps over {len(questions)} "
+        f"questions; median {statistics.median(counts):.0f}, p95 {p95}, max {max(counts)} "
+        "(target median ≤ 2000)"
+    )
 
 
 def _times(cmd: list[str], n: int = 30) -> tuple[float, float]:
@@ -143,24 +154,36 @@ def bench_startup() -> None:
     base_min, base_med = _times([sys.executable, "-c", "pass"])
     for args in (["--help"], ["ask", "--help"]):
         t_min, t_med = _times([sys.executable, "-m", "webqa.cli", *args])
-        print(f"webqa {' '.join(args)}: fastest {t_min * 1000:.1f} ms vs python -c pass "
-              f"{base_min * 1000:.1f} ms = {t_min / base_min:.2f}×; median {t_med * 1000:.1f} vs "
-              f"{base_med * 1000:.1f} ms = {t_med / base_med:.2f}× (target ≤ 3×)")
+        print(
+            f"webqa {' '.join(args)}: fastest {t_min * 1000:.1f} ms vs python -c pass "
+            f"{base_min * 1000:.1f} ms = {t_min / base_min:.2f}×; median {t_med * 1000:.1f} vs "
+            f"{base_med * 1000:.1f} ms = {t_med / base_med:.2f}× (target ≤ 3×)"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", default=str(ROOT.parent / "shared/data/wikipedia_en_ray_charles_maxi_2019-08.zim"))
+    parser.add_argument(
+        "--corpus",
+        default=str(ROOT.parent / "shared/data/wikipedia_en_ray_charles_maxi_2019-08.zim"),
+    )
     parser.add_argument("--questions", default=str(ROOT.parent / "shared/data/dev-questions.jsonl"))
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--delay", type=float, nargs="+", default=[0.5, 0.1],
-                        help="LLM delays to measure, in seconds (default: 0.5 0.1)")
+    parser.add_argument(
+        "--delay",
+        type=float,
+        nargs="+",
+        default=[0.5, 0.1],
+        help="LLM delays to measure, in seconds (default: 0.5 0.1)",
+    )
     args = parser.parse_args()
     for path in (args.corpus, args.questions):
         if not Path(path).exists():
-            sys.exit(f"not found: {path} (pass --corpus/--questions, e.g. demos/solar-system "
-                     "and demos/solar-system-questions.jsonl)")
+            sys.exit(
+                f"not found: {path} (pass --corpus/--questions, e.g. demos/solar-system "
+                "and demos/solar-system-questions.jsonl)"
+            )
     questions = [json.loads(line)["question"] for line in open(args.questions, encoding="utf-8")]
     bench_startup()
     bench_tokens(args.corpus, questions)

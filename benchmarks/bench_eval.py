@@ -36,17 +36,31 @@ CALLS = 5
 
 
 def _items(n: int) -> list[Item]:
-    rows = [json.loads(x) for x in (ROOT / "demos" / "solar-system-questions.jsonl")
-            .read_text().splitlines() if x.strip()]
-    return [Item(rows[i % len(rows)]["question"], f"q{i:04d}", rows[i % len(rows)]["answers"])
-            for i in range(n)]
+    rows = [
+        json.loads(x)
+        for x in (ROOT / "demos" / "solar-system-questions.jsonl").read_text().splitlines()
+        if x.strip()
+    ]
+    return [
+        Item(rows[i % len(rows)]["question"], f"q{i:04d}", rows[i % len(rows)]["answers"])
+        for i in range(n)
+    ]
 
 
 def _run(items: list[Item], url: str, concurrency: int, **extra: Any) -> tuple[float, Summary]:
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
-        summary = evaluate(items, out, concurrency=concurrency, corpus=SITE, policy="llm",
-                           model="m", base_url=url, max_actions=20, **extra)
+        summary = evaluate(
+            items,
+            out,
+            concurrency=concurrency,
+            corpus=SITE,
+            policy="llm",
+            model="m",
+            base_url=url,
+            max_actions=20,
+            **extra,
+        )
         return time.perf_counter() - started, summary
 
 
@@ -87,17 +101,21 @@ def _measure(args: argparse.Namespace, items: list[Item], j: int, ideal: float, 
     # what `webqa eval` pays once per invocation. The second shows what a run costs beyond it.
     for when in ("first run", "again"):
         wall, summary = _run(items, url, j)
-        print(f"local  -j {j} ({when}): {len(items)} questions ({summary.answered} answered) in "
-              f"{wall:.2f} s = {len(items) / wall:.1f} q/s; ideal {ideal:.2f} s (whole rounds: "
-              f"{floor:.2f} s); efficiency {ideal / wall:.2f}; {summary.seconds_per_question:.3f} "
-              f"s per question (LLM: {CALLS * args.delay:.3f} s)")
+        print(
+            f"local  -j {j} ({when}): {len(items)} questions ({summary.answered} answered) in "
+            f"{wall:.2f} s = {len(items) / wall:.1f} q/s; ideal {ideal:.2f} s (whole rounds: "
+            f"{floor:.2f} s); efficiency {ideal / wall:.2f}; {summary.seconds_per_question:.3f} "
+            f"s per question (LLM: {CALLS * args.delay:.3f} s)"
+        )
     few = items[: args.best_of_questions]
     single, one = _run(few, url, j)
     best, four = _run(few, url, j, best_of=4)
-    print(f"best-of-4 -j {j} ({j} questions at a time, their 4 samples side by side): "
-          f"{len(few)} questions in {best:.2f} s vs one sample {single:.2f} s = "
-          f"{best / single:.2f}x; per question {four.seconds_per_question:.3f} s (slowest "
-          f"sample) vs {one.seconds_per_question:.3f} s; chosen answered: {four.answered}")
+    print(
+        f"best-of-4 -j {j} ({j} questions at a time, their 4 samples side by side): "
+        f"{len(few)} questions in {best:.2f} s vs one sample {single:.2f} s = "
+        f"{best / single:.2f}x; per question {four.seconds_per_question:.3f} s (slowest "
+        f"sample) vs {one.seconds_per_question:.3f} s; chosen answered: {four.answered}"
+    )
     if not args.no_ray:
         import ray
 
@@ -106,11 +124,13 @@ def _measure(args: argparse.Namespace, items: list[Item], j: int, ideal: float, 
         start_up = time.perf_counter() - t0
         rwall, rsummary = _run(items, url, j, ray="auto")
         ray.shutdown()
-        print(f"ray    -j {j}: {len(items)} questions ({rsummary.answered} answered) in "
-              f"{rwall:.2f} s = {len(items) / rwall:.1f} q/s; efficiency {ideal / rwall:.2f}; "
-              f"overhead {(rwall - wall) / len(items) * 1000:.1f} ms per question over the local "
-              f"run; {rsummary.seconds_per_question:.3f} s per question; Ray start-up "
-              f"{start_up:.1f} s (apart)")
+        print(
+            f"ray    -j {j}: {len(items)} questions ({rsummary.answered} answered) in "
+            f"{rwall:.2f} s = {len(items) / rwall:.1f} q/s; efficiency {ideal / rwall:.2f}; "
+            f"overhead {(rwall - wall) / len(items) * 1000:.1f} ms per question over the local "
+            f"run; {rsummary.seconds_per_question:.3f} s per question; Ray start-up "
+            f"{start_up:.1f} s (apart)"
+        )
 
 
 if __name__ == "__main__":

@@ -36,8 +36,10 @@ from webqa.errors import FetchError  # noqa: E402
 from webqa.web.fetch import FetchConfig, HttpSource  # noqa: E402
 
 MB = 1_000_000
-WORDS = ("river city music archive history theory signal network garden winter market light "
-         "paper engine harbour story voice table bridge method").split()
+WORDS = (
+    "river city music archive history theory signal network garden winter market light "
+    "paper engine harbour story voice table bridge method"
+).split()
 
 
 def site_pages(n: int, seed: int = 1) -> dict[str, bytes]:
@@ -50,8 +52,10 @@ def site_pages(n: int, seed: int = 1) -> dict[str, bytes]:
             f'<a href="/p/{rng.randrange(n)}">see page {rng.randrange(n)}</a>.</p>\n'
             for _ in range(20)
         )
-        pages[f"/p/{i}"] = (f"<!doctype html><html><head><title>Page {i}</title></head><body>"
-                            f"<h1>Page {i}</h1><nav><a href='/p/0'>home</a></nav>{paras}</body></html>").encode()
+        pages[f"/p/{i}"] = (
+            f"<!doctype html><html><head><title>Page {i}</title></head><body>"
+            f"<h1>Page {i}</h1><nav><a href='/p/0'>home</a></nav>{paras}</body></html>"
+        ).encode()
     return pages
 
 
@@ -71,8 +75,10 @@ def throughput(n_pages: int, threads: int) -> None:
             print("webqa.render not found: measuring fetch only")
         for label, render in passes:
             elapsed, exact, errors = _run(site, pages, threads, render)
-            print(f"throughput: {n_pages} pages ({size:.1f} MB), {threads} threads, {label}: "
-                  f"{n_pages / elapsed:.0f} pages/s ({elapsed:.2f} s); {exact}/{n_pages} texts byte-exact")
+            print(
+                f"throughput: {n_pages} pages ({size:.1f} MB), {threads} threads, {label}: "
+                f"{n_pages / elapsed:.0f} pages/s ({elapsed:.2f} s); {exact}/{n_pages} texts byte-exact"
+            )
             if errors:
                 print(f"  {len(errors)} errors, first: {errors[0]}")
 
@@ -137,6 +143,7 @@ def peak_rss_mb() -> float:
 
 def memory() -> None:
     """Print the peak RSS of a fresh subprocess fetching each hostile response."""
+
     def announced_pdf(h):
         h.send_response(200)
         h.send_header("Content-Type", "application/pdf")
@@ -146,15 +153,26 @@ def memory() -> None:
     hostile = {
         "/small": ("baseline: one 12 KB page", page(site_pages(1)[("/p/0")])),
         "/big": ("50 MB HTML page", big_body(50 * MB)),
-        "/gzip": ("gzip bomb, 1 GB decoded", page(bomb("gzip", 1000 * MB), "text/html", {"Content-Encoding": "gzip"})),
-        "/br": ("brotli bomb, 1 GB decoded", page(bomb("br", 1000 * MB), "text/html", {"Content-Encoding": "br"})),
+        "/gzip": (
+            "gzip bomb, 1 GB decoded",
+            page(bomb("gzip", 1000 * MB), "text/html", {"Content-Encoding": "gzip"}),
+        ),
+        "/br": (
+            "brotli bomb, 1 GB decoded",
+            page(bomb("br", 1000 * MB), "text/html", {"Content-Encoding": "br"}),
+        ),
         "/pdf": ("PDF announcing 300 MB", announced_pdf),
     }
     with serve({path: route for path, (_, route) in hostile.items()}) as site:
         worst = 0.0
         for path, (label, _) in hostile.items():
-            out = subprocess.run([sys.executable, __file__, "--child", site.url(path)], capture_output=True,
-                                 text=True, timeout=120, cwd=REPO)
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", site.url(path)],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                cwd=REPO,
+            )
             try:
                 result = json.loads(out.stdout.strip().splitlines()[-1])
             except (IndexError, ValueError):
@@ -163,13 +181,17 @@ def memory() -> None:
             if path != "/small":
                 worst = max(worst, result["peak_mb"])
             print(f"  {label:28s} peak RSS {result['peak_mb']:6.1f} MB   {result['outcome'][:110]}")
-    print(f"memory: worst peak RSS for one hostile response {worst:.1f} MB (target < 200 MB): "
-          f"{'PASS' if worst < 200 else 'FAIL'}")
+    print(
+        f"memory: worst peak RSS for one hostile response {worst:.1f} MB (target < 200 MB): "
+        f"{'PASS' if worst < 200 else 'FAIL'}"
+    )
 
 
 def main() -> None:
     """Run both parts (or, with ``--child``, one fetch in a subprocess)."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--pages", type=int, default=500)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--child", metavar="URL", help=argparse.SUPPRESS)

@@ -67,14 +67,17 @@ def generate(folder: Path, ndocs: int, nwords: int, vocab_size: int, seed: int) 
         for k in range(n):
             text = vocab[ids[k]]
             title = " ".join(text[:5])
-            body = "</p><p>".join(" ".join(text[i:i + 40]) for i in range(0, nwords, 40))
+            body = "</p><p>".join(" ".join(text[i : i + 40]) for i in range(0, nwords, 40))
             (sub / f"{start + k}.html").write_text(
                 f"<html><head><title>{title}</title></head><body><p>{body}</p></body></html>",
-                encoding="utf-8")
+                encoding="utf-8",
+            )
             if rng.random() < 0.01:
                 samples.append(list(text))
-    return [" ".join(rng.sample(doc, rng.randint(2, 5))) for doc in
-            (rng.choice(samples) for _ in range(QUERIES))]
+    return [
+        " ".join(rng.sample(doc, rng.randint(2, 5)))
+        for doc in (rng.choice(samples) for _ in range(QUERIES))
+    ]
 
 
 QUERIES = 200
@@ -117,8 +120,15 @@ def run_webqa(folder: Path, queries: list[str], work: Path) -> dict:
         times.append(time.perf_counter() - t)
     ndocs = corpus.index.count()
     corpus.close()
-    return {"engine": "webqa-fts5", "docs": ndocs, "build_s": build, "docs_per_s": ndocs / build,
-            "results": hits, **percentiles(times), "peak_rss_mib": peak_rss_mib()}
+    return {
+        "engine": "webqa-fts5",
+        "docs": ndocs,
+        "build_s": build,
+        "docs_per_s": ndocs / build,
+        "results": hits,
+        **percentiles(times),
+        "peak_rss_mib": peak_rss_mib(),
+    }
 
 
 def run_bm25s(folder: Path, queries: list[str], work: Path) -> dict:
@@ -134,8 +144,7 @@ def run_bm25s(folder: Path, queries: list[str], work: Path) -> dict:
         title, body = extract(path, path.read_bytes())
         texts.append(title + " " + body)
     retriever = bm25s.BM25()
-    retriever.index(bm25s.tokenize(texts, stopwords="en", show_progress=False),
-                    show_progress=False)
+    retriever.index(bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False)
     build = time.perf_counter() - t
     times, hits = [], 0
     for q in queries:
@@ -146,9 +155,15 @@ def run_bm25s(folder: Path, queries: list[str], work: Path) -> dict:
             docs, _ = retriever.retrieve(tokens, k=k, show_progress=False, n_threads=1)
             hits += docs.shape[1]
         times.append(time.perf_counter() - t)
-    return {"engine": "bm25s", "docs": len(texts), "build_s": build,
-            "docs_per_s": len(texts) / build, "results": hits, **percentiles(times),
-            "peak_rss_mib": peak_rss_mib()}
+    return {
+        "engine": "bm25s",
+        "docs": len(texts),
+        "build_s": build,
+        "docs_per_s": len(texts) / build,
+        "results": hits,
+        **percentiles(times),
+        "peak_rss_mib": peak_rss_mib(),
+    }
 
 
 def child(engine: str, work: Path) -> None:
@@ -179,20 +194,35 @@ def main() -> None:
     t = time.perf_counter()
     queries = generate(work / "docs", args.docs, args.words, args.vocab, args.seed)
     (work / "queries.json").write_text(json.dumps(queries))
-    print(f"generated {args.docs} documents in {time.perf_counter() - t:.1f}s; "
-          f"{len(queries)} queries, e.g. {queries[:3]}", flush=True)
+    print(
+        f"generated {args.docs} documents in {time.perf_counter() - t:.1f}s; "
+        f"{len(queries)} queries, e.g. {queries[:3]}",
+        flush=True,
+    )
     results = {}
     for engine in ("webqa", "bm25s"):
-        out = subprocess.run([sys.executable, __file__, "--child", engine, "--workdir", str(work)],
-                             check=True, capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", engine, "--workdir", str(work)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         results[engine] = json.loads(out.stdout.strip().splitlines()[-1])
         r = results[engine]
-        print(f"{r['engine']:>11}: build {r['build_s']:.1f}s ({r['docs_per_s']:.0f} docs/s), "
-              f"query p50 {r['p50_ms']:.2f} ms, p95 {r['p95_ms']:.2f} ms, "
-              f"max {r['max_ms']:.1f} ms, peak RSS {r['peak_rss_mib']:.0f} MiB", flush=True)
+        print(
+            f"{r['engine']:>11}: build {r['build_s']:.1f}s ({r['docs_per_s']:.0f} docs/s), "
+            f"query p50 {r['p50_ms']:.2f} ms, p95 {r['p95_ms']:.2f} ms, "
+            f"max {r['max_ms']:.1f} ms, peak RSS {r['peak_rss_mib']:.0f} MiB",
+            flush=True,
+        )
     ours, ref = results["webqa"], results["bm25s"]
-    print("ratios (webqa / bm25s): " + ", ".join(
-        f"{k} {ours[k] / ref[k]:.2f}" for k in ("docs_per_s", "p50_ms", "p95_ms", "peak_rss_mib")))
+    print(
+        "ratios (webqa / bm25s): "
+        + ", ".join(
+            f"{k} {ours[k] / ref[k]:.2f}"
+            for k in ("docs_per_s", "p50_ms", "p95_ms", "peak_rss_mib")
+        )
+    )
     if tmp is not None:
         tmp.cleanup()
 

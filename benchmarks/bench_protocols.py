@@ -84,27 +84,38 @@ def step_tokens(corpus: Path, questions: list[str], tmp: Path) -> dict[str, Any]
         for protocol in ("text", "tools"):
             replayer = Replayer(commands, protocol == "tools")
             with ChatServer(default=replayer) as server:
-                with Session(corpus=corpus, base_url=server.url, model="m", protocol=protocol,
-                             trace=False) as session:
+                with Session(
+                    corpus=corpus, base_url=server.url, model="m", protocol=protocol, trace=False
+                ) as session:
                     session.ask(question)
                 for request in server.requests:
                     if protocol == "tools" and "tools" not in request:
                         continue  # the answer phase
-                    if protocol == "text" and request["messages"][0]["content"] != \
-                            replayer.browse_system:
+                    if (
+                        protocol == "text"
+                        and request["messages"][0]["content"] != replayer.browse_system
+                    ):
                         continue
                     chars = len(prompt_text(request))
                     if "tools" in request:
                         chars += len(json.dumps(request["tools"], ensure_ascii=False))
                     per[protocol].append(tokens(chars))
-    out: dict[str, Any] = {"corpus": str(corpus), "questions": len(questions), "steps": steps,
-                           "tool_schemas_tokens": tokens(schema_chars),
-                           "text_system_tokens": tokens(len(prompts.system())),
-                           "tools_system_tokens": tokens(len(tools_system()))}
+    out: dict[str, Any] = {
+        "corpus": str(corpus),
+        "questions": len(questions),
+        "steps": steps,
+        "tool_schemas_tokens": tokens(schema_chars),
+        "text_system_tokens": tokens(len(prompts.system())),
+        "tools_system_tokens": tokens(len(tools_system())),
+    }
     for protocol, values in per.items():
         if values:
-            out[protocol] = {"median": statistics.median(values), "mean": round(
-                statistics.fmean(values)), "max": max(values), "n": len(values)}
+            out[protocol] = {
+                "median": statistics.median(values),
+                "mean": round(statistics.fmean(values)),
+                "max": max(values),
+                "n": len(values),
+            }
     if per["text"] and per["tools"]:
         out["tools_minus_text_median"] = out["tools"]["median"] - out["text"]["median"]
     return out
@@ -116,14 +127,33 @@ def mcp_latency(calls: int) -> dict[str, Any]:
     from mcp import Client, StdioServerParameters
 
     pages = sorted(p.relative_to(DEMO).as_posix() for p in DEMO.rglob("*.html"))
-    queries = ["Neptune discovery", "Voyager launch", "largest moon", "Saturn rings",
-               "Huygens landing", "Mars sol", "Kuiper belt", "comet tails"]
+    queries = [
+        "Neptune discovery",
+        "Voyager launch",
+        "largest moon",
+        "Saturn rings",
+        "Huygens landing",
+        "Mars sol",
+        "Kuiper belt",
+        "comet tails",
+    ]
     with tempfile.TemporaryDirectory() as home:
         params = StdioServerParameters(
             command=sys.executable,
-            args=["-m", "webqa.cli", "mcp", "--corpus", str(DEMO), "-q", "--traces", home,
-                  "--session-actions", str(10 * calls)],
-            env={"WEBQA_HOME": home})
+            args=[
+                "-m",
+                "webqa.cli",
+                "mcp",
+                "--corpus",
+                str(DEMO),
+                "-q",
+                "--traces",
+                home,
+                "--session-actions",
+                str(10 * calls),
+            ],
+            env={"WEBQA_HOME": home},
+        )
         times: dict[str, list[float]] = {"search": [], "open": []}
 
         async def run() -> float:
@@ -132,9 +162,10 @@ def mcp_latency(calls: int) -> dict[str, Any]:
                 connected = time.perf_counter() - started
                 await client.call_tool("search", {"query": "warm up"})
                 for i in range(calls):
-                    for tool, args in (("search", {"query": queries[i % len(queries)]}),
-                                       ("open", {"url": "local://solar-system/"
-                                                 + pages[i % len(pages)]})):
+                    for tool, args in (
+                        ("search", {"query": queries[i % len(queries)]}),
+                        ("open", {"url": "local://solar-system/" + pages[i % len(pages)]}),
+                    ):
                         t = time.perf_counter()
                         result = await client.call_tool(tool, args)
                         times[tool].append((time.perf_counter() - t) * 1000)
@@ -158,8 +189,11 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=100, help="MCP calls per tool (default 100)")
     ap.add_argument("--json", action="store_true", help="print JSON")
     args = ap.parse_args()
-    sets = [(args.corpus, args.questions)] if args.corpus else [
-        (DEMO, ROOT / "demos" / "solar-system-questions.jsonl")]
+    sets = (
+        [(args.corpus, args.questions)]
+        if args.corpus
+        else [(DEMO, ROOT / "demos" / "solar-system-questions.jsonl")]
+    )
     zim = SHARED / "wikipedia_en_ray_charles_maxi_2019-08.zim"
     if not args.corpus and zim.exists():
         sets.append((zim, SHARED / "dev-questions.jsonl"))
@@ -178,14 +212,20 @@ def main() -> None:
         for protocol in ("text", "tools"):
             if protocol in r:
                 v = r[protocol]
-                print(f"  {protocol:<5} prompt tokens/step: median {v['median']}, "
-                      f"mean {v['mean']}, max {v['max']} (n={v['n']})")
-        print(f"  tool schemas sent with every tools call: {r['tool_schemas_tokens']} tokens; "
-              f"system prompts: text {r['text_system_tokens']}, tools {r['tools_system_tokens']}")
+                print(
+                    f"  {protocol:<5} prompt tokens/step: median {v['median']}, "
+                    f"mean {v['mean']}, max {v['max']} (n={v['n']})"
+                )
+        print(
+            f"  tool schemas sent with every tools call: {r['tool_schemas_tokens']} tokens; "
+            f"system prompts: text {r['text_system_tokens']}, tools {r['tools_system_tokens']}"
+        )
     m = results["mcp_stdio"]
-    print(f"MCP over stdio (demo site, {m['calls']} calls each, connect {m['connect_s']} s): "
-          f"search p50 {m['search']['p50_ms']} ms / p95 {m['search']['p95_ms']} ms; "
-          f"open p50 {m['open']['p50_ms']} ms / p95 {m['open']['p95_ms']} ms")
+    print(
+        f"MCP over stdio (demo site, {m['calls']} calls each, connect {m['connect_s']} s): "
+        f"search p50 {m['search']['p50_ms']} ms / p95 {m['search']['p95_ms']} ms; "
+        f"open p50 {m['open']['p50_ms']} ms / p95 {m['open']['p95_ms']} ms"
+    )
 
 
 if __name__ == "__main__":

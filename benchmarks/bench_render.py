@@ -45,13 +45,17 @@ from urllib.parse import urldefrag, urljoin
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_ZIM = REPO.parent / "shared" / "data" / "wikipedia_en_ray_charles_maxi_2019-08.zim"
-INSTALL_HINT = ("  .venv/bin/pip install gpt-oss --ignore-requires-python --no-deps\n"
-                "  .venv/bin/pip install html2text tiktoken aiohttp pydantic")
+INSTALL_HINT = (
+    "  .venv/bin/pip install gpt-oss --ignore-requires-python --no-deps\n"
+    "  .venv/bin/pip install html2text tiktoken aiohttp pydantic"
+)
 
 _MARKER = re.compile(r"【\d+†([^】†]*)(?:†[^】]*)?】")
 _IMAGE = re.compile(r"\[Image(?: \d+)?(?::[^\]]*)?\]")
 _NOWS = re.compile(r"\s+")
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")  # http:, mailto:... (not "Catchin'_Some_Rays:_...")
+_SCHEME = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.-]*:"
+)  # http:, mailto:... (not "Catchin'_Some_Rays:_...")
 
 
 # --------------------------------------------------------------------------- loading
@@ -80,6 +84,7 @@ def load_gpt_oss():
     """gpt-oss's ``process_html``, or None with the reason."""
     try:
         from gpt_oss.tools.simple_browser.page_contents import process_html
+
         return process_html, ""
     except ImportError as exc:
         first_error = exc
@@ -87,7 +92,12 @@ def load_gpt_oss():
     spec = importlib.util.find_spec("gpt_oss")
     if spec is None or not spec.submodule_search_locations:
         return None, f"gpt-oss is not installed ({first_error})"
-    path = Path(next(iter(spec.submodule_search_locations))) / "tools" / "simple_browser" / "page_contents.py"
+    path = (
+        Path(next(iter(spec.submodule_search_locations)))
+        / "tools"
+        / "simple_browser"
+        / "page_contents.py"
+    )
     if not path.exists():
         return None, f"gpt-oss has no {path.name} ({first_error})"
     try:
@@ -110,7 +120,9 @@ def _flat(text: str) -> str:
 
 
 def _has_class(*classes: str) -> str:
-    return " or ".join(f"contains(concat(' ', normalize-space(@class), ' '), ' {c} ')" for c in classes)
+    return " or ".join(
+        f"contains(concat(' ', normalize-space(@class), ' '), ' {c} ')" for c in classes
+    )
 
 
 # Footnote markers ("[1]") are left out of webqa's pages on purpose; the check ignores them.
@@ -126,7 +138,13 @@ def _cell_text(cell) -> str:
     cell = copy.deepcopy(cell)
     for junk in cell.xpath(_CELL_JUNK):
         junk.drop_tree()
-    return _NOWS.sub("", cell.text_content()).replace("^", "").replace("_", "").replace("【", "〖").replace("】", "〗")
+    return (
+        _NOWS.sub("", cell.text_content())
+        .replace("^", "")
+        .replace("_", "")
+        .replace("【", "〖")
+        .replace("】", "〗")
+    )
 
 
 def _rows(root, cls: str, need_th_td: bool) -> list[list[str]]:
@@ -194,26 +212,36 @@ def _pct(samples: list[float], q: float) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--zim", type=Path, default=DEFAULT_ZIM, help=f"ZIM archive (default {DEFAULT_ZIM})")
-    parser.add_argument("--rounds", type=int, default=3, help="measured rounds after one warm-up (default 3)")
+    parser.add_argument(
+        "--zim", type=Path, default=DEFAULT_ZIM, help=f"ZIM archive (default {DEFAULT_ZIM})"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="measured rounds after one warm-up (default 3)"
+    )
     parser.add_argument("--no-gpt-oss", action="store_true", help="time webqa alone")
     args = parser.parse_args(argv)
 
     if not args.zim.exists():
-        print(f"error: ZIM archive not found: {args.zim}\n"
-              "  pass --zim PATH (e.g. shared/data/wikipedia_en_ray_charles_maxi_2019-08.zim)",
-              file=sys.stderr)
+        print(
+            f"error: ZIM archive not found: {args.zim}\n"
+            "  pass --zim PATH (e.g. shared/data/wikipedia_en_ray_charles_maxi_2019-08.zim)",
+            file=sys.stderr,
+        )
         return 2
     sys.path.insert(0, str(REPO))
     from webqa.render import render_html
 
     pages = load_pages(args.zim)
-    print(f"corpus: {args.zim.name}: {len(pages)} HTML articles, "
-          f"{sum(len(h) for _, _, h in pages) / 1e6:.2f} M characters")
+    print(
+        f"corpus: {args.zim.name}: {len(pages)} HTML articles, "
+        f"{sum(len(h) for _, _, h in pages) / 1e6:.2f} M characters"
+    )
 
     process_html, why = (None, "skipped (--no-gpt-oss)") if args.no_gpt_oss else load_gpt_oss()
     if process_html is None:
-        print(f"gpt-oss: not available: {why}\n  install it with:\n{INSTALL_HINT}\n  webqa's figures alone follow.")
+        print(
+            f"gpt-oss: not available: {why}\n  install it with:\n{INSTALL_HINT}\n  webqa's figures alone follow."
+        )
     renderers = {"webqa": lambda html, url: render_html(html, url)}
     if process_html is not None:
         renderers["gpt-oss"] = lambda html, url: process_html(html, url, None)
@@ -232,8 +260,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nrounds: {args.rounds} (+1 warm-up), samples per renderer: {len(pages) * args.rounds}")
     print(f"{'renderer':<10}{'pages':>7}{'median ms':>12}{'p95 ms':>10}{'total s/round':>16}")
     for name, samples in times.items():
-        print(f"{name:<10}{len(pages):>7}{statistics.median(samples):>12.2f}{_pct(samples, 0.95):>10.2f}"
-              f"{sum(samples) / 1000 / args.rounds:>16.3f}")
+        print(
+            f"{name:<10}{len(pages):>7}{statistics.median(samples):>12.2f}{_pct(samples, 0.95):>10.2f}"
+            f"{sum(samples) / 1000 / args.rounds:>16.3f}"
+        )
     if "gpt-oss" in times:
         med = statistics.median(times["webqa"]) / statistics.median(times["gpt-oss"])
         p95 = _pct(times["webqa"], 0.95) / _pct(times["gpt-oss"], 0.95)
@@ -250,22 +280,30 @@ def main(argv: list[str] | None = None) -> int:
             digest.update(line.encode() + b"\n")
         for link_id, link in sorted(page.links.items()):
             digest.update(f"{link_id} {link.url} {link.text}\n".encode())
-        facts.count("webqa", expected, "\n".join(page.lines), {i: l.url for i, l in page.links.items()}, "|")
+        facts.count(
+            "webqa", expected, "\n".join(page.lines), {i: l.url for i, l in page.links.items()}, "|"
+        )
         if process_html is not None:
             result = process_html(html, url, None)
             facts.count("gpt-oss", expected, result.text, result.urls, "")
     print("\nkept facts (source count -> rendered):")
     print(f"  {'':<30}{'source':>8}" + "".join(f"{name:>10}" for name in facts.kept))
-    for i, (label, total) in enumerate((("article links -> markers", facts.links),
-                                        ("  of them in the text", facts.body_links),
-                                        ("infobox th|td rows", facts.infobox),
-                                        ("wikitable rows", facts.wikitable))):
+    for i, (label, total) in enumerate(
+        (
+            ("article links -> markers", facts.links),
+            ("  of them in the text", facts.body_links),
+            ("infobox th|td rows", facts.infobox),
+            ("wikitable rows", facts.wikitable),
+        )
+    ):
         print(f"  {label:<30}{total:>8}" + "".join(f"{k[i]:>10}" for k in facts.kept.values()))
-    print("  links: distinct targets per page; 'in the text': outside navboxes, reference lists"
-          " and hatnotes,"
-          " which webqa drops\n  rows: all cells in order, whitespace and footnote marks ignored;"
-          " webqa's cells must be separated by '|',"
-          " gpt-oss's (no table format) by whitespace")
+    print(
+        "  links: distinct targets per page; 'in the text': outside navboxes, reference lists"
+        " and hatnotes,"
+        " which webqa drops\n  rows: all cells in order, whitespace and footnote marks ignored;"
+        " webqa's cells must be separated by '|',"
+        " gpt-oss's (no table format) by whitespace"
+    )
     print(f"\nwebqa output digest: {digest.hexdigest()[:16]}")
     return 0
 

@@ -70,6 +70,7 @@ def ensure_folder(n: int, words: int, seed: int) -> tuple[Path, list[str]]:
 
 # -- measures, each run in a child process -----------------------------------------------------
 
+
 def _use(code: Path) -> None:
     sys.path.insert(0, str(code))
 
@@ -90,9 +91,14 @@ def m_build(folder: Path, home: Path, code: Path) -> dict:
     import resource
 
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"build_s": build, "docs": docs, "docs_per_s": docs / build,
-            "build_rss_mib": peak_rss_mib(), "worker_rss_mib": workers,
-            "index_mib": size / 2**20}
+    return {
+        "build_s": build,
+        "docs": docs,
+        "docs_per_s": docs / build,
+        "build_rss_mib": peak_rss_mib(),
+        "worker_rss_mib": workers,
+        "index_mib": size / 2**20,
+    }
 
 
 def m_bm25s(folder: Path, home: Path, code: Path) -> dict:
@@ -110,8 +116,7 @@ def m_bm25s(folder: Path, home: Path, code: Path) -> dict:
             title, body = extract(path, path.read_bytes())
             texts.append(title + " " + body)
     retriever = bm25s.BM25()
-    retriever.index(bm25s.tokenize(texts, stopwords="en", show_progress=False),
-                    show_progress=False)
+    retriever.index(bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False)
     return {"bm25s_build_s": time.perf_counter() - t, "bm25s_rss_mib": peak_rss_mib()}
 
 
@@ -157,26 +162,52 @@ def m_query(folder: Path, home: Path, code: Path) -> dict:
     return {"query_p50_ms": p["p50_ms"], "query_p95_ms": p["p95_ms"]}
 
 
-MEASURES = {"build": m_build, "bm25s": m_bm25s, "open": m_open, "full": m_full,
-            "query": m_query}
+MEASURES = {"build": m_build, "bm25s": m_bm25s, "open": m_open, "full": m_full, "query": m_query}
 
 
 def child(name: str, folder: Path, home: Path, code: Path) -> dict:
     """Run one measure in a fresh interpreter; its JSON result."""
-    out = subprocess.run([sys.executable, __file__, "--child", name, "--folder", str(folder),
-                          "--home", str(home), "--code", str(code)],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            name,
+            "--folder",
+            str(folder),
+            "--home",
+            str(home),
+            "--code",
+            str(code),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def timed_ask(folder: Path, home: Path, code: Path, question: str) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of one ``webqa ask`` in a fresh process."""
     env = dict(os.environ, WEBQA_HOME=str(home), PYTHONPATH=str(code))
-    cmd = [sys.executable, "-c", ENTRY, "ask", "--corpus", str(folder), "--policy",
-           "extractive", "--trace", os.devnull, "-q", question]
+    cmd = [
+        sys.executable,
+        "-c",
+        ENTRY,
+        "ask",
+        "--corpus",
+        str(folder),
+        "--policy",
+        "extractive",
+        "--trace",
+        os.devnull,
+        "-q",
+        question,
+    ]
     t = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            cwd=str(home))
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(home)
+    )
     _, _, usage = os.wait4(proc.pid, 0)
     return time.perf_counter() - t, usage.ru_maxrss / 1024
 
@@ -189,8 +220,7 @@ def touch_one(folder: Path) -> Path:
     return page
 
 
-def measure(n: int, folder: Path, queries: list[str], code: Path, tag: str,
-            bm25: bool) -> dict:
+def measure(n: int, folder: Path, queries: list[str], code: Path, tag: str, bm25: bool) -> dict:
     """Every measure for one folder size with one checkout's code."""
     home = bench_dir() / f"home-{n}-{tag}"
     home.mkdir(parents=True, exist_ok=True)
@@ -211,28 +241,40 @@ def measure(n: int, folder: Path, queries: list[str], code: Path, tag: str,
     child("open", folder, home, code)  # the removal, so the index is up to date again
     row |= child("full", folder, home, code)
     row |= child("query", folder, home, code)
-    asks = [timed_ask(folder, home, code, QUESTION.format(" ".join(queries[i].split()[:3])))
-            for i in range(3)]
+    asks = [
+        timed_ask(folder, home, code, QUESTION.format(" ".join(queries[i].split()[:3])))
+        for i in range(3)
+    ]
     row["ask_s"] = statistics.median(a[0] for a in asks)
     row["ask_rss_mib"] = max(a[1] for a in asks)
     return row
 
 
-COLUMNS = [("docs", "docs", "{:d}"), ("code", "code", "{}"), ("build_s", "build s", "{:.1f}"),
-           ("docs_per_s", "docs/s", "{:.0f}"), ("bm25s_build_s", "bm25s s", "{:.1f}"),
-           ("vs_bm25s", "x bm25s", "{:.2f}"), ("build_rss_mib", "RSS MiB", "{:.0f}"),
-           ("worker_rss_mib", "worker MiB", "{:.0f}"), ("bm25s_rss_mib", "bm25s MiB", "{:.0f}"),
-           ("rss_ratio", "RSS/bm25s", "{:.3f}"),
-           ("index_mib", "index MiB", "{:.0f}"), ("open_s", "open ms", "{:.1f}"),
-           ("refresh_s", "refresh ms", "{:.1f}"), ("full_s", "full s", "{:.2f}"),
-           ("query_p50_ms", "q p50 ms", "{:.2f}"), ("query_p95_ms", "q p95 ms", "{:.2f}"),
-           ("ask_s", "ask s", "{:.2f}"), ("ask_rss_mib", "ask MiB", "{:.0f}")]
+COLUMNS = [
+    ("docs", "docs", "{:d}"),
+    ("code", "code", "{}"),
+    ("build_s", "build s", "{:.1f}"),
+    ("docs_per_s", "docs/s", "{:.0f}"),
+    ("bm25s_build_s", "bm25s s", "{:.1f}"),
+    ("vs_bm25s", "x bm25s", "{:.2f}"),
+    ("build_rss_mib", "RSS MiB", "{:.0f}"),
+    ("worker_rss_mib", "worker MiB", "{:.0f}"),
+    ("bm25s_rss_mib", "bm25s MiB", "{:.0f}"),
+    ("rss_ratio", "RSS/bm25s", "{:.3f}"),
+    ("index_mib", "index MiB", "{:.0f}"),
+    ("open_s", "open ms", "{:.1f}"),
+    ("refresh_s", "refresh ms", "{:.1f}"),
+    ("full_s", "full s", "{:.2f}"),
+    ("query_p50_ms", "q p50 ms", "{:.2f}"),
+    ("query_p95_ms", "q p95 ms", "{:.2f}"),
+    ("ask_s", "ask s", "{:.2f}"),
+    ("ask_rss_mib", "ask MiB", "{:.0f}"),
+]
 
 
 def table(rows: list[dict]) -> str:
     """The scale curve as a Markdown table."""
-    out = ["| " + " | ".join(h for _, h, _ in COLUMNS) + " |",
-           "|" + "---|" * len(COLUMNS)]
+    out = ["| " + " | ".join(h for _, h, _ in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for r in rows:
         if "bm25s_build_s" in r:
             r["vs_bm25s"] = r["bm25s_build_s"] / r["build_s"]
@@ -280,12 +322,16 @@ def main() -> None:
     print(table(rows))
     now = [r for r in rows if r["code"] == "now"]
     if len(now) > 1:
-        print(f"open {now[-1]['docs']} vs {now[0]['docs']} files: "
-              f"{now[-1]['open_s'] / now[0]['open_s']:.2f}x")
+        print(
+            f"open {now[-1]['docs']} vs {now[0]['docs']} files: "
+            f"{now[-1]['open_s'] / now[0]['open_s']:.2f}x"
+        )
     for r in rows:
         if "vs_bm25s" in r:
-            print(f"{r['docs']} docs: build {r['vs_bm25s']:.2f}x bm25s's speed, "
-                  f"peak RSS {r['rss_ratio']:.3f}x bm25s's")
+            print(
+                f"{r['docs']} docs: build {r['vs_bm25s']:.2f}x bm25s's speed, "
+                f"peak RSS {r['rss_ratio']:.3f}x bm25s's"
+            )
 
 
 if __name__ == "__main__":

@@ -107,14 +107,22 @@ def write_docs(root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "locks.html").write_text(SPHINX_LOCKS, encoding="utf-8")
     (root / "resource.html").write_text(DOCBOOK_TUNING, encoding="utf-8")
-    entries = "".join(f'<li><a href="locks.html#e{i}">lock timeout waiting entry {i} '
-                      f'(locks.acquire)</a></li>' for i in range(300))
+    entries = "".join(
+        f'<li><a href="locks.html#e{i}">lock timeout waiting entry {i} (locks.acquire)</a></li>'
+        for i in range(300)
+    )
     (root / "genindex.html").write_text(
         f"<html><head><title>Index — Widget 2.4</title></head><body><h1>Index</h1><ul>{entries}"
-        "</ul></body></html>", encoding="utf-8")
-    toc = "".join(f'<li><a href="p{i}.html">Waiting for locks, part {i}: lock timeout</a></li>'
-                  for i in range(300))
+        "</ul></body></html>",
+        encoding="utf-8",
+    )
+    toc = "".join(
+        f'<li><a href="p{i}.html">Waiting for locks, part {i}: lock timeout</a></li>'
+        for i in range(300)
+    )
     (root / "contents.html").write_text(
         f"<html><head><title>Contents — Widget 2.4</title></head><body><ul>{toc}</ul>"
-        "</body></html>", encoding="utf-8")
+        "</body></html>",
+        encoding="utf-8",
+    )
     return root

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 
-def browsing_model(answer: Callable[[str], str] | None = None,
-                   judge: Callable[[str], str] | None = None) -> Callable[[dict[str, Any]], str]:
+def browsing_model(
+    answer: Callable[[str], str] | None = None, judge: Callable[[str], str] | None = None
+) -> Callable[[dict[str, Any]], str]:
     """A chat-server policy; ``judge(prompt)`` answers the judge prompts when given."""
 
     def model(request: dict[str, Any]) -> str:

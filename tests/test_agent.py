@@ -27,8 +27,13 @@ def replayed(path):
 
 def test_full_run_cited_answer_and_trace(tmp_path):
     policy = ScriptedPolicy(
-        ["Search Pharos Alexandria", "Clicked on link 0", "Find in page: completed",
-         "Quote: It was completed around 280 BC.", "End: Answer"],
+        [
+            "Search Pharos Alexandria",
+            "Clicked on link 0",
+            "Find in page: completed",
+            "Quote: It was completed around 280 BC.",
+            "End: Answer",
+        ],
         "It was completed around 280 BC [1].",
     )
     agent, path = make_agent(policy, tmp_path)
@@ -43,7 +48,10 @@ def test_full_run_cited_answer_and_trace(tmp_path):
     assert types[0] == "run" and types[-1] == "end" and "answer" in types
     assert types.count("step") == 5
     pages = [e for e in events if e["type"] == "page"]
-    assert {p["key"] for p in pages} == {"search:Pharos Alexandria", "https://example.org/pharos.html"}
+    assert {p["key"] for p in pages} == {
+        "search:Pharos Alexandria",
+        "https://example.org/pharos.html",
+    }
     # Every quote in the trace is verbatim in its page's snapshot text.
     page_text = " ".join(" ".join(p["lines"]) for p in pages if p["key"].startswith("https"))
     for q in events[types.index("answer")]["quotes"]:
@@ -55,9 +63,16 @@ def test_full_run_cited_answer_and_trace(tmp_path):
 
 def test_invalid_actions_become_observations_and_use_an_action(tmp_path):
     policy = ScriptedPolicy(
-        ["Let me think about this.", "Search Pharos\nClicked on link 0", "Clicked on link 42",
-         "Search Pharos", "Clicked on link 0", "Quote: the moon is made of cheese",
-         "Open https://example.org/nowhere.html", "End: Answer"],
+        [
+            "Let me think about this.",
+            "Search Pharos\nClicked on link 0",
+            "Clicked on link 42",
+            "Search Pharos",
+            "Clicked on link 0",
+            "Quote: the moon is made of cheese",
+            "Open https://example.org/nowhere.html",
+            "End: Answer",
+        ],
     )
     watch = Watching(policy)
     seen = watch.seen
@@ -82,9 +97,14 @@ def test_refusal_budget_and_marker_cleanup(tmp_path):
     agent, _ = make_agent(ScriptedPolicy(["Top"] * 10), tmp_path, max_actions=3)
     assert agent.run(Q).status == "budget_exhausted"
 
-    policy = ScriptedPolicy(["Open https://example.org/pharos.html",
-                             "Quote: It was completed around 280 BC.", "End: Answer"],
-                            "Completed in 280 BC [1][3] and tall [2, 1].")
+    policy = ScriptedPolicy(
+        [
+            "Open https://example.org/pharos.html",
+            "Quote: It was completed around 280 BC.",
+            "End: Answer",
+        ],
+        "Completed in 280 BC [1][3] and tall [2, 1].",
+    )
     agent, _ = make_agent(policy, tmp_path)
     answer = agent.run(Q)
     assert answer.text == "Completed in 280 BC [1] and tall [1]."
@@ -92,8 +112,15 @@ def test_refusal_budget_and_marker_cleanup(tmp_path):
 
 
 def test_quote_budget_ends_browsing(tmp_path):
-    policy = ScriptedPolicy(["Open https://example.org/pharos.html",
-                             "Quote: It was completed around 280 BC.", "Top", "Top"], "x [1]")
+    policy = ScriptedPolicy(
+        [
+            "Open https://example.org/pharos.html",
+            "Quote: It was completed around 280 BC.",
+            "Top",
+            "Top",
+        ],
+        "x [1]",
+    )
     agent, _ = make_agent(policy, tmp_path, limits=Limits(max_quotes=1))
     answer = agent.run(Q)
     assert answer.status == "answered" and answer.usage.actions == 2
@@ -125,8 +152,16 @@ def test_end_event_written_when_interrupted(tmp_path):
 
 def test_replay_reproduces_and_export(tmp_path):
     policy = ScriptedPolicy(
-        ["Search Pharos Alexandria", "Clicked on link 0", "Quote: It was completed around 280 BC.",
-         "Back", "Scrolled down 1", "End: Answer"], "Around 280 BC [1].")
+        [
+            "Search Pharos Alexandria",
+            "Clicked on link 0",
+            "Quote: It was completed around 280 BC.",
+            "Back",
+            "Scrolled down 1",
+            "End: Answer",
+        ],
+        "Around 280 BC [1].",
+    )
     agent, path = make_agent(policy, tmp_path)
     agent.run(Q)
     verdict = replayed(path)
@@ -160,8 +195,10 @@ def test_no_quotes_says_whether_nothing_was_found_or_nothing_could_be_opened(tmp
     agent, _ = make_agent(ScriptedPolicy(["Search zzqx", "End: Answer"]), tmp_path)
     assert agent.run(Q).error.endswith("every search came back empty")
 
-    agent, _ = make_agent(ScriptedPolicy(["Search Pharos", "Open https://example.org/gone.html",
-                                          "End: Answer"]), tmp_path)
+    agent, _ = make_agent(
+        ScriptedPolicy(["Search Pharos", "Open https://example.org/gone.html", "End: Answer"]),
+        tmp_path,
+    )
     error = agent.run(Q).error
     assert "1 page could not be opened" in error and "gone.html" in error
 

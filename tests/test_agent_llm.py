@@ -12,8 +12,13 @@ from webqa.policies.llm import LLMPolicy
 from webqa.trace import TraceWriter, read_trace
 
 Q = "When was the Pharos of Alexandria completed?"
-GOOD = ["Search Pharos Alexandria", "Clicked on link 0", "Quote: It was completed around 280 BC.",
-        "End: Answer", "The Pharos was completed around 280 BC [1]."]
+GOOD = [
+    "Search Pharos Alexandria",
+    "Clicked on link 0",
+    "Quote: It was completed around 280 BC.",
+    "End: Answer",
+    "The Pharos was completed around 280 BC [1].",
+]
 
 
 def run(server, tmp_path, **client_kw):
@@ -33,7 +38,10 @@ def test_full_run_to_cited_answer(tmp_path):
     assert answer.citations[0].quote == "It was completed around 280 BC."
     assert answer.usage.llm_calls == 5
     assert answer.usage.prompt_tokens > 0 and answer.usage.completion_tokens > 0
-    assert sum(json.dumps(e.get("usage", {})).count("prompt") for e in events if e["type"] == "step") == 4
+    assert (
+        sum(json.dumps(e.get("usage", {})).count("prompt") for e in events if e["type"] == "step")
+        == 4
+    )
     # Each browsing step is a fresh context: system prompt + one observation.
     first = requests[0]["messages"]
     assert [m["role"] for m in first] == ["system", "user"]
@@ -54,8 +62,11 @@ def test_429_with_retry_after_then_success(tmp_path):
 
 
 def test_500s_until_cap_end_with_clear_error_and_complete_trace(tmp_path):
-    script = ["Search Pharos Alexandria", "Clicked on link 0",
-              "Quote: It was completed around 280 BC."] + [("status", 500)] * 10
+    script = [
+        "Search Pharos Alexandria",
+        "Clicked on link 0",
+        "Quote: It was completed around 280 BC.",
+    ] + [("status", 500)] * 10
     with ChatServer(script) as server:
         answer, events = run(server, tmp_path, max_retries=2)
     assert answer.status == "error"
@@ -73,10 +84,18 @@ def test_hanging_server_times_out(tmp_path):
 
 
 def test_bad_replies_are_invalid_actions_not_crashes(tmp_path):
-    script = ["", "I am not sure what to do here.", "Search Pharos\nClicked on link 0",
-              "Search Pharos Alexandria", "Clicked on link 77", "Clicked on link 0",
-              "Quote: the Pharos was made of gold", "Quote: It was completed around 280 BC.",
-              "End: Answer", "Around 280 BC [1] [4]."]
+    script = [
+        "",
+        "I am not sure what to do here.",
+        "Search Pharos\nClicked on link 0",
+        "Search Pharos Alexandria",
+        "Clicked on link 77",
+        "Clicked on link 0",
+        "Quote: the Pharos was made of gold",
+        "Quote: It was completed around 280 BC.",
+        "End: Answer",
+        "Around 280 BC [1] [4].",
+    ]
     with ChatServer(script) as server:
         answer, events = run(server, tmp_path)
         requests = server.requests
@@ -92,10 +111,13 @@ def test_bad_replies_are_invalid_actions_not_crashes(tmp_path):
 
 
 def test_reasoning_blocks_are_not_read_as_commands_or_answers(tmp_path):
-    script = ["<think>Maybe Search lighthouses\nor Clicked on link 2</think>\nSearch Pharos Alexandria",
-              "<think>\nThe first result.\n</think>Clicked on link 0",
-              "Quote: It was completed around 280 BC.", "End: Answer",
-              "<think>Quote [1] says 280 BC.</think>\nAround 280 BC [1]."]
+    script = [
+        "<think>Maybe Search lighthouses\nor Clicked on link 2</think>\nSearch Pharos Alexandria",
+        "<think>\nThe first result.\n</think>Clicked on link 0",
+        "Quote: It was completed around 280 BC.",
+        "End: Answer",
+        "<think>Quote [1] says 280 BC.</think>\nAround 280 BC [1].",
+    ]
     with ChatServer(script) as server:
         answer, _ = run(server, tmp_path)
     assert answer.status == "answered" and answer.usage.invalid_actions == 0
@@ -103,9 +125,16 @@ def test_reasoning_blocks_are_not_read_as_commands_or_answers(tmp_path):
 
 
 def test_an_answer_citing_missing_quotes_gets_one_chance_to_fix_it(tmp_path):
-    replies = iter(["Search Pharos", "Clicked on link 0",
-                    "Quote: It was completed around 280 BC.", "End: Answer",
-                    "Completed in 280 BC [4].", "Completed in 280 BC [1]."])
+    replies = iter(
+        [
+            "Search Pharos",
+            "Clicked on link 0",
+            "Quote: It was completed around 280 BC.",
+            "End: Answer",
+            "Completed in 280 BC [4].",
+            "Completed in 280 BC [1].",
+        ]
+    )
     seen = []
 
     def model(request):

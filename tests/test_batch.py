@@ -33,17 +33,28 @@ def test_is_correct_whole_words_case_punctuation():
 
 
 def test_batch_keeps_input_order_and_writes_traces(tmp_path):
-    items = [Item("Who discovered the planet Neptune?", "n", ["Galle"]),
-             Item("When was Voyager 1 launched?", "v", ["5 September 1977"]),
-             Item("What is the largest moon in the Solar System?", "m", ["Ganymede"])]
+    items = [
+        Item("Who discovered the planet Neptune?", "n", ["Galle"]),
+        Item("When was Voyager 1 launched?", "v", ["5 September 1977"]),
+        Item("What is the largest moon in the Solar System?", "m", ["Ganymede"]),
+    ]
     seen = []
-    answers = run_batch(items, corpus=SITE, policy="extractive", concurrency=3,
-                        traces=tmp_path / "traces",
-                        on_answer=lambda n, i, a: seen.append((n, i.id)))
+    answers = run_batch(
+        items,
+        corpus=SITE,
+        policy="extractive",
+        concurrency=3,
+        traces=tmp_path / "traces",
+        on_answer=lambda n, i, a: seen.append((n, i.id)),
+    )
     assert [a.question for a in answers] == [i.question for i in items]
-    assert all(is_correct(a.text, i.answers) for a, i in zip(answers, items))
+    assert all(is_correct(a.text, i.answers) for a, i in zip(answers, items, strict=True))
     assert sorted(seen) == [(0, "n"), (1, "v"), (2, "m")]
-    assert sorted(p.name for p in (tmp_path / "traces").iterdir()) == ["m.jsonl", "n.jsonl", "v.jsonl"]
+    assert sorted(p.name for p in (tmp_path / "traces").iterdir()) == [
+        "m.jsonl",
+        "n.jsonl",
+        "v.jsonl",
+    ]
 
 
 def test_batch_through_a_scripted_llm_shares_one_client(tmp_path):
@@ -60,12 +71,23 @@ def test_batch_through_a_scripted_llm_shares_one_client(tmp_path):
             return "Quote: " + next(x for x in lines if len(x) > 40 and "【" not in x)[:40]
         return "End: Answer"
 
-    items = [Item(q, str(n)) for n, q in enumerate(["Neptune discovery", "Voyager 1 launch",
-                                                    "Mars sol length", "Titan atmosphere"])]
+    items = [
+        Item(q, str(n))
+        for n, q in enumerate(
+            ["Neptune discovery", "Voyager 1 launch", "Mars sol length", "Titan atmosphere"]
+        )
+    ]
     with ChatServer(default=model) as server:
-        answers = run_batch(items, corpus=SITE, policy="llm", concurrency=4,
-                            model="m", base_url=server.url,
-                            traces=tmp_path, max_actions=20)
+        answers = run_batch(
+            items,
+            corpus=SITE,
+            policy="llm",
+            concurrency=4,
+            model="m",
+            base_url=server.url,
+            traces=tmp_path,
+            max_actions=20,
+        )
         requests = len(server.requests)
     assert [a.status for a in answers] == ["answered"] * 4
     assert all(a.text == "See the quote [1]." and a.citations for a in answers)
@@ -74,11 +96,32 @@ def test_batch_through_a_scripted_llm_shares_one_client(tmp_path):
 
 def test_cli_batch_reports_accuracy(tmp_path, capsys):
     questions = tmp_path / "q.jsonl"
-    questions.write_text(json.dumps({"id": "n", "question": "Who discovered the planet Neptune?",
-                                     "answers": ["Johann Galle"]}) + "\n")
+    questions.write_text(
+        json.dumps(
+            {
+                "id": "n",
+                "question": "Who discovered the planet Neptune?",
+                "answers": ["Johann Galle"],
+            }
+        )
+        + "\n"
+    )
     out = tmp_path / "a.jsonl"
-    assert main(["batch", str(questions), "--corpus", str(SITE), "-o", str(out),
-                 "--policy", "extractive"]) == 0
+    assert (
+        main(
+            [
+                "batch",
+                str(questions),
+                "--corpus",
+                str(SITE),
+                "-o",
+                str(out),
+                "--policy",
+                "extractive",
+            ]
+        )
+        == 0
+    )
     row = json.loads(out.read_text())
     assert row["id"] == "n" and row["status"] == "answered" and row["correct"] is True
     assert "correct 1/1 (100.0%)" in capsys.readouterr().err

@@ -37,8 +37,17 @@ def _alternating(*answers: str):
 
 
 def _run(tmp_path, server, **options):
-    return evaluate([ITEM], tmp_path / "run", best_of=4, corpus=SITE, policy="llm", model="m",
-                    base_url=server.url, max_actions=20, **options)
+    return evaluate(
+        [ITEM],
+        tmp_path / "run",
+        best_of=4,
+        corpus=SITE,
+        policy="llm",
+        model="m",
+        base_url=server.url,
+        max_actions=20,
+        **options,
+    )
 
 
 def test_support_keeps_every_sample_and_marks_the_best_supported(tmp_path):
@@ -82,7 +91,7 @@ def test_judge_is_asked_again_once_after_nonsense(tmp_path):
 
 
 def test_judge_that_keeps_answering_nonsense_falls_back_to_support(tmp_path):
-    model = browsing_model(_alternating(WEAK, GOOD), judge=lambda prompt: "{\"scores\": 7}")
+    model = browsing_model(_alternating(WEAK, GOOD), judge=lambda prompt: '{"scores": 7}')
     with ChatServer(default=model) as server:
         _run(tmp_path, server, scorer="judge")
     best = load_results(tmp_path / "run")["n"]["best_of"]
@@ -92,8 +101,15 @@ def test_judge_that_keeps_answering_nonsense_falls_back_to_support(tmp_path):
 
 def test_parse_judge_scores_rejects_nonsense():
     assert parse_judge_scores('Sure: {"scores": [0, 10.0]}', 2) == [0.0, 10.0]
-    for reply in ("", "{}", '{"scores": [1]}', '{"scores": [1, 11]}', '{"scores": [true, 1]}',
-                  '{"scores": "1, 2"}', "{broken"):
+    for reply in (
+        "",
+        "{}",
+        '{"scores": [1]}',
+        '{"scores": [1, 11]}',
+        '{"scores": [true, 1]}',
+        '{"scores": "1, 2"}',
+        "{broken",
+    ):
         with pytest.raises(ModelError):
             parse_judge_scores(reply, 2)
 
@@ -167,6 +183,8 @@ def _answer_of(trace):
     from webqa.records import Answer, Citation, Usage
 
     event = [e for e in trace.events if e.get("type") == "answer"][-1]
-    citations = [Citation(**{k: c[k] for k in ("n", "title", "url", "quote")})
-                 for c in event.get("citations", [])]
+    citations = [
+        Citation(**{k: c[k] for k in ("n", "title", "url", "quote")})
+        for c in event.get("citations", [])
+    ]
     return Answer(ITEM.question, event["text"], citations, "answered", Usage())

@@ -12,7 +12,9 @@ INDEX = "https://example.org/index.html"
 @pytest.fixture
 def browser():
     corpus = MemoryCorpus(SITE)
-    return Browser(WebLoader(corpus, corpus), Limits(window=3, max_quotes=3, max_total_quote_chars=300))
+    return Browser(
+        WebLoader(corpus, corpus), Limits(window=3, max_quotes=3, max_total_quote_chars=300)
+    )
 
 
 def run(browser, text):

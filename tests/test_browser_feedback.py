@@ -16,13 +16,17 @@ from webqa.records import Document
 DOC = "https://docs.example/config.html"
 FILLER = "".join(f"<p>Filler paragraph number {i} says nothing of note.</p>" for i in range(40))
 PAGES = {
-    DOC: ("<html><head><title>Server configuration</title></head><body><main>"
-          "<h1>Server configuration</h1><div class='toc'><a href='#timeout'>timeout</a> "
-          "<a href='#retries'>retries</a></div>" + FILLER +
-          "<dl><dt id='timeout'>timeout</dt><dd>The maximum number of seconds to wait. "
-          "The default is 3 seconds.</dd></dl>" + FILLER +
-          "<dl><dt id='retries'>retries</dt><dd>How often to try again. "
-          "The default is 3 seconds between tries.</dd></dl></main></body></html>"),
+    DOC: (
+        "<html><head><title>Server configuration</title></head><body><main>"
+        "<h1>Server configuration</h1><div class='toc'><a href='#timeout'>timeout</a> "
+        "<a href='#retries'>retries</a></div>"
+        + FILLER
+        + "<dl><dt id='timeout'>timeout</dt><dd>The maximum number of seconds to wait. "
+        "The default is 3 seconds.</dd></dl>"
+        + FILLER
+        + "<dl><dt id='retries'>retries</dt><dd>How often to try again. "
+        "The default is 3 seconds between tries.</dd></dl></main></body></html>"
+    ),
     "https://docs.example/moved.html": "<title>Moved</title><p>x</p>",
 }
 
@@ -72,8 +76,13 @@ def test_a_link_to_an_anchor_opens_at_its_line(browser):
 
 def test_a_quote_prefers_the_occurrence_in_view_and_says_it_was_ambiguous(browser):
     run(browser, f"Open {DOC}")
-    run(browser, "Clicked on link " + str(next(
-        i for i, link in browser.view.page.links.items() if link.url.endswith("#retries"))))
+    run(
+        browser,
+        "Clicked on link "
+        + str(
+            next(i for i, link in browser.view.page.links.items() if link.url.endswith("#retries"))
+        ),
+    )
     outcome = run(browser, "Quote: The default is 3 seconds")
     quote = browser.quotes[0]
     assert quote.line_start >= browser.view.top  # the one on screen, not the first on the page
@@ -110,9 +119,18 @@ def test_a_redirect_is_said(browser):
 
 def test_the_observation_shows_url_last_action_numbered_quotes_and_past_actions():
     corpus = Redirecting(PAGES)
-    watch = Watching(ScriptedPolicy([f"Open {DOC}", "Find in page: maximum",
-                                     "Quote: The maximum number of seconds to wait.",
-                                     "Clicked on link 99", "End: Answer"], "x [1]"))
+    watch = Watching(
+        ScriptedPolicy(
+            [
+                f"Open {DOC}",
+                "Find in page: maximum",
+                "Quote: The maximum number of seconds to wait.",
+                "Clicked on link 99",
+                "End: Answer",
+            ],
+            "x [1]",
+        )
+    )
     Agent(watch, WebLoader(corpus, corpus)).run("What is the timeout default?")
     after_open, after_find, after_quote, after_bad = watch.seen[1:5]
     assert f"♦URL {DOC}" in after_open and "♦Last action\nOpened Server configuration" in after_open
@@ -126,8 +144,10 @@ def test_the_observation_shows_url_last_action_numbered_quotes_and_past_actions(
 
 
 def test_results_fit_one_screen_say_their_range_and_page_on():
-    pages = {f"https://e.org/p{i}.html": f"<title>Page {i}</title><p>okapi fact {i}</p>"
-             for i in range(25)}
+    pages = {
+        f"https://e.org/p{i}.html": f"<title>Page {i}</title><p>okapi fact {i}</p>"
+        for i in range(25)
+    }
     corpus = MemoryCorpus(pages)
     browser = Browser(WebLoader(corpus, corpus), Limits(window=30))
     outcome = run(browser, "Search okapi")
@@ -147,9 +167,11 @@ def test_results_fit_one_screen_say_their_range_and_page_on():
 
 
 def test_open_takes_a_page_title_and_suggests_close_ones():
-    pages = {"https://e.org/ray.html": "<title>Ray Charles – Wiki</title><p>Singer.</p>",
-             "https://e.org/hank.html": "<title>Hank Crawford – Wiki</title><p>Hank played "
-                                        "with Ray Charles.</p>"}
+    pages = {
+        "https://e.org/ray.html": "<title>Ray Charles – Wiki</title><p>Singer.</p>",
+        "https://e.org/hank.html": "<title>Hank Crawford – Wiki</title><p>Hank played "
+        "with Ray Charles.</p>",
+    }
     corpus = MemoryCorpus(pages)
     browser = Browser(WebLoader(corpus, corpus))
     outcome = run(browser, "Open Hank Crawford")
@@ -158,7 +180,8 @@ def test_open_takes_a_page_title_and_suggests_close_ones():
         run(browser, "Open Hank Crawfurd Ray")
     # A Wikipedia URL in an offline corpus opens the article of that title.
     assert run(browser, "Open https://en.wikipedia.org/wiki/Ray_Charles").url == (
-        "https://e.org/ray.html")
+        "https://e.org/ray.html"
+    )
     assert run(browser, "Open hank.html").url == "https://e.org/hank.html"  # still a path
 
 
@@ -183,8 +206,10 @@ def test_browse_asks_again_for_an_empty_answer():
 
 
 def test_results_drop_the_site_name_every_title_repeats():
-    pages = {f"https://e.org/p{i}.html": f"<title>Topic {i} — Field Guide</title><p>okapi</p>"
-             for i in range(4)}
+    pages = {
+        f"https://e.org/p{i}.html": f"<title>Topic {i} — Field Guide</title><p>okapi</p>"
+        for i in range(4)
+    }
     corpus = MemoryCorpus(pages)
     browser = Browser(WebLoader(corpus, corpus))
     run(browser, "Search okapi")
@@ -195,12 +220,21 @@ def test_results_drop_the_site_name_every_title_repeats():
 
 def test_the_line_a_find_landed_on_is_marked_and_a_quote_copied_with_the_mark_matches():
     corpus = Redirecting(PAGES)
-    watch = Watching(ScriptedPolicy([f"Open {DOC}", "Find in page: maximum number",
-                                     "Quote: ▶ The maximum number of seconds to wait.",
-                                     "End: Answer"], "x [1]"))
+    watch = Watching(
+        ScriptedPolicy(
+            [
+                f"Open {DOC}",
+                "Find in page: maximum number",
+                "Quote: ▶ The maximum number of seconds to wait.",
+                "End: Answer",
+            ],
+            "x [1]",
+        )
+    )
     answer = Agent(watch, WebLoader(corpus, corpus)).run("What is the timeout?")
-    marked = [line for line in watch.seen[2].split("♦Text\n", 1)[1].splitlines()
-              if line.startswith("▶ ")]
+    marked = [
+        line for line in watch.seen[2].split("♦Text\n", 1)[1].splitlines() if line.startswith("▶ ")
+    ]
     assert len(marked) == 1 and "maximum number" in marked[0]
     assert answer.citations[0].quote == "The maximum number of seconds to wait."
 

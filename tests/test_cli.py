@@ -15,12 +15,19 @@ ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "demos" / "solar-system"
 
 
-
-
 def test_ask_json_answer_is_cited_verbatim(tmp_path, capsys):
     trace = tmp_path / "t.jsonl"
-    code = main(["ask", "--corpus", str(SITE), "Who discovered the planet Neptune?", "--json",
-                 "--trace", str(trace)])
+    code = main(
+        [
+            "ask",
+            "--corpus",
+            str(SITE),
+            "Who discovered the planet Neptune?",
+            "--json",
+            "--trace",
+            str(trace),
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0
     answer = json.loads(out)
@@ -40,16 +47,34 @@ def test_ask_json_answer_is_cited_verbatim(tmp_path, capsys):
 
 
 def test_quiet_ask_prints_nothing_on_stderr(tmp_path, capsys):
-    code = main(["ask", "--corpus", str(SITE), "Who discovered the planet Neptune?", "--json",
-                 "--trace", str(tmp_path / "t.jsonl"), "-q"])
+    code = main(
+        [
+            "ask",
+            "--corpus",
+            str(SITE),
+            "Who discovered the planet Neptune?",
+            "--json",
+            "--trace",
+            str(tmp_path / "t.jsonl"),
+            "-q",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0 and json.loads(out)["status"] == "answered"
     assert err == ""
 
 
 def test_ask_prints_answer_and_references(tmp_path, capsys):
-    code = main(["ask", "--corpus", str(SITE), "When was Voyager 1 launched?",
-                 "--trace", str(tmp_path / "t.jsonl")])
+    code = main(
+        [
+            "ask",
+            "--corpus",
+            str(SITE),
+            "When was Voyager 1 launched?",
+            "--trace",
+            str(tmp_path / "t.jsonl"),
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0
     assert "5 September 1977" in out
@@ -64,27 +89,52 @@ def test_missing_corpus_is_a_clear_error(capsys):
 
 
 def test_no_answer_exit_code(tmp_path, capsys):
-    code = main(["ask", "--corpus", str(SITE), "zzqx vvkw plorb?", "--trace",
-                 str(tmp_path / "t.jsonl"), "--quiet"])
+    code = main(
+        [
+            "ask",
+            "--corpus",
+            str(SITE),
+            "zzqx vvkw plorb?",
+            "--trace",
+            str(tmp_path / "t.jsonl"),
+            "--quiet",
+        ]
+    )
     assert code == 1
     assert "no answer" in capsys.readouterr().err
 
 
 def _browse(args, stdin):
-    return subprocess.run([sys.executable, "-m", "webqa.cli", "browse", *args], input=stdin,
-                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "webqa.cli", "browse", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
 
 
 def test_browse_from_a_pipe_records_a_replayable_trace(tmp_path):
     trace = tmp_path / "demo.jsonl"
-    commands = "\n".join([
-        "Search Neptune discovered", "Clicked on link 0", "Find in page: discovered on",
-        "Quote: Neptune was discovered on 23 September 1846 by Johann Galle",
-        "Quote: this sentence is not on the page", "Back", "End: Answer",
-        "Johann Galle discovered Neptune in 1846 [1].",
-    ]) + "\n"
-    done = _browse(["--corpus", str(SITE), "--trace", str(trace), "Who discovered Neptune?"],
-                   commands)
+    commands = (
+        "\n".join(
+            [
+                "Search Neptune discovered",
+                "Clicked on link 0",
+                "Find in page: discovered on",
+                "Quote: Neptune was discovered on 23 September 1846 by Johann Galle",
+                "Quote: this sentence is not on the page",
+                "Back",
+                "End: Answer",
+                "Johann Galle discovered Neptune in 1846 [1].",
+            ]
+        )
+        + "\n"
+    )
+    done = _browse(
+        ["--corpus", str(SITE), "--trace", str(trace), "Who discovered Neptune?"], commands
+    )
     assert done.returncode == 0, done.stderr
     assert "♦Question\nWho discovered Neptune?" in done.stdout
     assert "not on this page" in done.stdout

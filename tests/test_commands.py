@@ -16,7 +16,10 @@ from webqa.errors import FormatError
         ("Open https://example.org/a", Command("open", "https://example.org/a")),
         ("Find in page: Ptolemy", Command("find", "Ptolemy")),
         ("find Ptolemy", Command("find", "Ptolemy")),
-        ("Quote: It was completed around 280 BC.", Command("quote", "It was completed around 280 BC.")),
+        (
+            "Quote: It was completed around 280 BC.",
+            Command("quote", "It was completed around 280 BC."),
+        ),
         ("Quote: The Pharos━280 BC.", Command("quote", "The Pharos━280 BC.")),
         ("Scrolled down 2", Command("scroll_down", "2")),
         ("Scroll down", Command("scroll_down", "1")),
@@ -67,10 +70,20 @@ def test_quote_may_span_lines():
 
 @pytest.mark.parametrize(
     "cmd",
-    [Command("search", "a b"), Command("click", "4"), Command("open", "https://x.org/"),
-     Command("find", "x"), Command("quote", "y z"), Command("scroll_down", "2"),
-     Command("scroll_up", "1"), Command("top"), Command("back"), Command("end", "answer"),
-     Command("end", "nonsense"), Command("unquote", "2")],
+    [
+        Command("search", "a b"),
+        Command("click", "4"),
+        Command("open", "https://x.org/"),
+        Command("find", "x"),
+        Command("quote", "y z"),
+        Command("scroll_down", "2"),
+        Command("scroll_up", "1"),
+        Command("top"),
+        Command("back"),
+        Command("end", "answer"),
+        Command("end", "nonsense"),
+        Command("unquote", "2"),
+    ],
 )
 def test_canonical_form_round_trips(cmd):
     assert parse(str(cmd)) == cmd

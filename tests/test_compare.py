@@ -26,8 +26,10 @@ from webqa.evaluate import evaluate
 from webqa.llm import ChatClient
 
 SITE = Path(__file__).resolve().parent.parent / "demos" / "solar-system"
-ITEMS = [Item("Who discovered the planet Neptune?", "n", ["Galle"]),
-         Item("When was Voyager 1 launched?", "v", ["5 September 1977"])]
+ITEMS = [
+    Item("Who discovered the planet Neptune?", "n", ["Galle"]),
+    Item("When was Voyager 1 launched?", "v", ["5 September 1977"]),
+]
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +60,9 @@ def test_a_person_records_a_preference_on_the_five_point_scale(two_runs, tmp_pat
     b = side_from_trace(two_runs / "b" / "traces" / "n.jsonl")
     shown, replies = [], iter(["7", "", "2", "s", "q"])
     out = tmp_path / "c.jsonl"
-    report = compare([(a, b), (b, a), (a, b)], out, ask=lambda prompt: next(replies),
-                     show=shown.append)
+    report = compare(
+        [(a, b), (b, a), (a, b)], out, ask=lambda prompt: next(replies), show=shown.append
+    )
     assert (report.written, report.skipped) == (1, 1)
     assert "=== Answer A ===" in shown[0] and "B is much better" in shown[0]
     assert a.extracts[0] in shown[0]
@@ -109,9 +112,20 @@ def test_cli_compare_judge_against_the_scripted_server(two_runs, tmp_path, capsy
     model = browsing_model(judge=lambda prompt: '{"preference": 1}')
     out = tmp_path / "c.jsonl"
     with ChatServer(default=model) as server:
-        code = main(["compare", str(two_runs / "a" / "traces" / "n.jsonl"),
-                     str(two_runs / "b" / "traces" / "n.jsonl"), "--judge", "--model", "m",
-                     "--base-url", server.url, "-o", str(out)])
+        code = main(
+            [
+                "compare",
+                str(two_runs / "a" / "traces" / "n.jsonl"),
+                str(two_runs / "b" / "traces" / "n.jsonl"),
+                "--judge",
+                "--model",
+                "m",
+                "--base-url",
+                server.url,
+                "-o",
+                str(out),
+            ]
+        )
     assert code == 0 and "wrote 1 comparison" in capsys.readouterr().err
     _check_schema(json.loads(out.read_text()))
 

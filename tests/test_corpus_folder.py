@@ -16,13 +16,17 @@ from webqa.protocols import DocumentSource, SearchEngine
 from webqa.urls import join
 
 PAGES = {
-    "concert.html": ("<html><head><title>Herndon Stadium concert</title></head><body>"
-                     "<p>Ray Charles recorded a live album at Herndon Stadium in Atlanta. The "
-                     "radio station WAOK sponsored and recorded the concert.</p>"
-                     "<a href='notes/newport.md'>Newport</a></body></html>"),
-    "notes/newport.md": ("# Newport liner notes\n\nThe detailed liner notes for the 1958 "
-                         "Newport Jazz Festival album were written by Kenneth Lee Karpe.\n"
-                         "[back](../concert.html)\n"),
+    "concert.html": (
+        "<html><head><title>Herndon Stadium concert</title></head><body>"
+        "<p>Ray Charles recorded a live album at Herndon Stadium in Atlanta. The "
+        "radio station WAOK sponsored and recorded the concert.</p>"
+        "<a href='notes/newport.md'>Newport</a></body></html>"
+    ),
+    "notes/newport.md": (
+        "# Newport liner notes\n\nThe detailed liner notes for the 1958 "
+        "Newport Jazz Festival album were written by Kenneth Lee Karpe.\n"
+        "[back](../concert.html)\n"
+    ),
     "notes/atlanta.txt": "Atlanta has many radio stations and a stadium.",
     "sub dir/h1 only.htm": "<body><h1>Heading <em>only</em></h1><p>zebra crossing</p></body>",
     "misc/chess.html": "<title>Chess</title><p>A grandmaster beat Ray Charles at chess.</p>",
@@ -50,8 +54,9 @@ def test_is_search_engine_and_page_source(folder):
 
 def test_question_finds_the_right_page(folder):
     corpus = open_corpus(folder)
-    hits = corpus.search("Which radio station sponsored Ray Charles's concert at Herndon "
-                         "Stadium?", 5)
+    hits = corpus.search(
+        "Which radio station sponsored Ray Charles's concert at Herndon Stadium?", 5
+    )
     assert hits[0].url == "local://site/concert.html"
     assert hits[0].title == "Herndon Stadium concert"
     assert "WAOK" in hits[0].snippet and "<" not in hits[0].snippet
@@ -93,9 +98,16 @@ def test_fetch_serves_the_file_and_relative_links_resolve(folder):
     assert spaced.url == "local://site/sub%20dir/h1%20only.htm" and "zebra" in spaced.text
 
 
-@pytest.mark.parametrize("url", ["local://site/../outside.html", "local://site/nope.html",
-                                 "local://other/concert.html", "http://site/concert.html",
-                                 "local://site/%2e%2e/outside.html"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "local://site/../outside.html",
+        "local://site/nope.html",
+        "local://other/concert.html",
+        "http://site/concert.html",
+        "local://site/%2e%2e/outside.html",
+    ],
+)
 def test_fetch_outside_the_corpus_fails(folder, url):
     (folder.parent / "outside.html").write_text("<p>secret</p>")
     with pytest.raises(FetchError, match="not in this corpus"):
@@ -130,8 +142,11 @@ def test_unchanged_folder_reads_no_file(folder):
 
 def test_build_index_reports_progress(folder, tmp_path):
     seen = []
-    stats = build_index(folder, cache_dir=tmp_path / "cache",
-                        progress=lambda done, total, item: seen.append((done, total, item)))
+    stats = build_index(
+        folder,
+        cache_dir=tmp_path / "cache",
+        progress=lambda done, total, item: seen.append((done, total, item)),
+    )
     assert stats.documents == 5 and stats.added == 5
     assert seen[-1][:2] == (5, 5) and {s[2] for s in seen} >= {"concert.html"}
     assert any((tmp_path / "cache").glob("folder-site-*.sqlite3"))
@@ -139,10 +154,31 @@ def test_build_index_reports_progress(folder, tmp_path):
     assert "5 documents (5 added" in str(stats)
 
 
-HOSTILE = ['"', '""', 'a" OR "b', "NEAR(radio stadium)", "-radio", "radio:", "title:radio",
-           "{title}: radio", "*", "radio*", "AND OR NOT", "^radio", "((((", ")", "'; DROP TABLE "
-           "docs; --", "\x00radio", "radio\u200b\U0001f600", "", "   ", "the of and",
-           "col1 : NEAR(\"x\" \"y\", 2)", "+-:*^\"'(){}[]", "a" * 5000]
+HOSTILE = [
+    '"',
+    '""',
+    'a" OR "b',
+    "NEAR(radio stadium)",
+    "-radio",
+    "radio:",
+    "title:radio",
+    "{title}: radio",
+    "*",
+    "radio*",
+    "AND OR NOT",
+    "^radio",
+    "((((",
+    ")",
+    "'; DROP TABLE docs; --",
+    "\x00radio",
+    "radio\u200b\U0001f600",
+    "",
+    "   ",
+    "the of and",
+    'col1 : NEAR("x" "y", 2)',
+    "+-:*^\"'(){}[]",
+    "a" * 5000,
+]
 
 
 @pytest.mark.parametrize("query", HOSTILE)
@@ -182,10 +218,14 @@ def test_planner_stages_and_budget(folder):
 
 
 def test_small_corpus_page_missing_a_weak_word_still_ranks(tmp_path):
-    files = {f"p{i}.html": f"<title>Page {i}</title><p>How far the probe went from the Sun.</p>"
-             for i in range(12)}
-    files["neptune.html"] = ("<title>Neptune</title><p>Neptune orbits the Sun at an average "
-                             "distance of 4.5 billion km.</p>")
+    files = {
+        f"p{i}.html": f"<title>Page {i}</title><p>How far the probe went from the Sun.</p>"
+        for i in range(12)
+    }
+    files["neptune.html"] = (
+        "<title>Neptune</title><p>Neptune orbits the Sun at an average "
+        "distance of 4.5 billion km.</p>"
+    )
     corpus = open_corpus(make_folder(tmp_path / "site", files), cache_dir=tmp_path / "idx")
     assert urls(corpus.search("How far is Neptune from the Sun?", 3))[0].endswith("neptune.html")
 
@@ -229,8 +269,12 @@ def test_missing_path_and_unknown_type_are_config_errors(tmp_path):
 
 
 def _many(tmp_path: Path) -> FolderCorpus:
-    files = {f"p{i:02d}.txt": f"common filler page {i} " + ("rare okapi " if i < 2 else "")
-             + ("middling " if i < 6 else "") for i in range(30)}
+    files = {
+        f"p{i:02d}.txt": f"common filler page {i} "
+        + ("rare okapi " if i < 2 else "")
+        + ("middling " if i < 6 else "")
+        for i in range(30)
+    }
     files["title.html"] = "<title>Okapi facts</title><p>common filler</p>"
     return open_corpus(make_folder(tmp_path / "many", files))
 
@@ -293,12 +337,18 @@ def test_damaged_index_file_is_rebuilt(folder):
 
 def test_title_holding_the_query_words_ranks_first_in_a_small_corpus(tmp_path):
     # "probe" is on every page, so bm25 gives it no weight; the page titled with it must still win.
-    files = {f"p{i}.html": f"<title>Planet {i}</title><p>Probe launch, launch, launch.</p>"
-             for i in range(12)}
-    files["probe.html"] = ("<title>The Probe</title><p>It had one launch in 1977, after years of "
-                           "work on its design, its instruments and the probe itself.</p>")
-    files["nav.html"] = ("<title>Site</title><nav>probe launch probe launch probe launch</nav>"
-                         "<p>Nothing about spacecraft here.</p>")
+    files = {
+        f"p{i}.html": f"<title>Planet {i}</title><p>Probe launch, launch, launch.</p>"
+        for i in range(12)
+    }
+    files["probe.html"] = (
+        "<title>The Probe</title><p>It had one launch in 1977, after years of "
+        "work on its design, its instruments and the probe itself.</p>"
+    )
+    files["nav.html"] = (
+        "<title>Site</title><nav>probe launch probe launch probe launch</nav>"
+        "<p>Nothing about spacecraft here.</p>"
+    )
     corpus = open_corpus(make_folder(tmp_path / "site", files), cache_dir=tmp_path / "idx")
     urls = [r.url.rsplit("/", 1)[-1] for r in corpus.search("probe launch", 5)]
     assert urls[0] == "probe.html"

@@ -24,8 +24,10 @@ from webqa.corpus.ftsquery import SNIPPET_MAX_CHARS
 from webqa.errors import ConfigError, FetchError, SearchError, WebQAError
 
 PAGES = {
-    "concert.html": ("<title>Herndon Stadium concert</title><p>Ray Charles recorded a live album "
-                     "at Herndon Stadium; radio station WAOK sponsored the concert.</p>"),
+    "concert.html": (
+        "<title>Herndon Stadium concert</title><p>Ray Charles recorded a live album "
+        "at Herndon Stadium; radio station WAOK sponsored the concert.</p>"
+    ),
     "notes/newport.md": "# Newport notes\n\nLiner notes by Kenneth Lee Karpe.\n",
     "notes/atlanta.txt": "Atlanta has many radio stations and a stadium.",
 }
@@ -57,9 +59,9 @@ def _urls(results) -> list[str]:
 
 # -- lifecycle ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("kind", ["folder", "warc", "zim"])
-def test_every_corpus_is_a_context_manager_and_says_when_closed(kind, folder, warc_path,
-                                                                zim_path):
+def test_every_corpus_is_a_context_manager_and_says_when_closed(kind, folder, warc_path, zim_path):
     path = {"folder": folder, "warc": warc_path, "zim": zim_path}[kind]
     with open_corpus(path) as corpus:
         assert isinstance(corpus, (FolderCorpus, WarcCorpus, ZimCorpus))
@@ -91,6 +93,7 @@ def test_opening_and_closing_fifty_times_keeps_descriptors_stable(folder, warc_p
 
 # -- concurrent builds ----------------------------------------------------------------------
 
+
 def _build_in_child(root: str, home: str, barrier, results) -> None:
     os.environ["WEBQA_HOME"] = home
     barrier.wait(timeout=30)
@@ -105,8 +108,10 @@ def _race(ctx, root: Path) -> list[tuple]:
     """Run two processes building ``root``'s index at the same moment; their outcomes."""
     barrier, results = ctx.Barrier(2), ctx.Queue()
     home = os.environ["WEBQA_HOME"]
-    procs = [ctx.Process(target=_build_in_child, args=(str(root), home, barrier, results))
-             for _ in range(2)]
+    procs = [
+        ctx.Process(target=_build_in_child, args=(str(root), home, barrier, results))
+        for _ in range(2)
+    ]
     for proc in procs:
         proc.start()
     outcomes = [results.get(timeout=100) for _ in procs]
@@ -120,8 +125,10 @@ def test_two_processes_building_one_new_or_changed_folder_both_succeed(tmp_path)
     ctx = multiprocessing.get_context("fork")
     # The race is a matter of timing: a few new folders make losing it all but certain.
     for n in range(4):
-        files = {f"d{i % 7}/page{i}.html": f"<title>Page {i}</title><p>marker{i} words</p>"
-                 for i in range(300)}
+        files = {
+            f"d{i % 7}/page{i}.html": f"<title>Page {i}</title><p>marker{i} words</p>"
+            for i in range(300)
+        }
         root = make_folder(tmp_path / f"big{n}", files)
         outcomes = _race(ctx, root)
         assert [o[0] for o in outcomes] == ["ok", "ok"], outcomes
@@ -148,6 +155,7 @@ def test_two_processes_building_one_new_or_changed_folder_both_succeed(tmp_path)
 
 # -- damaged indexes ------------------------------------------------------------------------
 
+
 def _index_path(folder: Path) -> Path:
     with closing(open_corpus(folder)) as corpus:
         path = corpus.index.path
@@ -159,8 +167,11 @@ def _index_path(folder: Path) -> Path:
 def _assert_rebuilt(corpus, caplog) -> None:
     assert corpus.last_refresh is not None and corpus.last_refresh.added == 3
     assert _urls(corpus.search("WAOK"))[0] == "local://site/concert.html"
-    warnings = [r for r in caplog.records if r.name.startswith("webqa.corpus")
-                and r.levelno == logging.WARNING]
+    warnings = [
+        r
+        for r in caplog.records
+        if r.name.startswith("webqa.corpus") and r.levelno == logging.WARNING
+    ]
     assert any("damaged" in r.getMessage() for r in warnings)
 
 
@@ -180,13 +191,17 @@ def test_flipped_bytes_in_the_file_are_detected_and_the_index_rebuilt(folder, ca
     path = _index_path(folder)
     db = sqlite3.connect(path)
     page_size = db.execute("PRAGMA page_size").fetchone()[0]
-    roots = [r for (r,) in db.execute("SELECT rootpage FROM sqlite_master "
-                                      "WHERE name IN ('docs', 'fts_data') AND rootpage > 1")]
+    roots = [
+        r
+        for (r,) in db.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name IN ('docs', 'fts_data') AND rootpage > 1"
+        )
+    ]
     db.close()
     data = bytearray(path.read_bytes())
     for root in roots:
         start = (root - 1) * page_size
-        data[start:start + page_size] = bytes((i * 37 + 11) % 256 for i in range(page_size))
+        data[start : start + page_size] = bytes((i * 37 + 11) % 256 for i in range(page_size))
     path.write_bytes(bytes(data))
     with closing(open_corpus(folder)) as corpus:
         _assert_rebuilt(corpus, caplog)
@@ -196,16 +211,18 @@ def test_damage_a_search_trips_over_is_repaired_and_the_search_answered(folder, 
     path = _index_path(folder)
     db = sqlite3.connect(path)
     # The b-trees stay sound (quick_check passes); FTS5's own doclists are garbage.
-    db.execute("UPDATE fts_data SET block = x'ffffffffffffffffffff' || substr(block, 11) "
-               "WHERE id > 10")
+    db.execute(
+        "UPDATE fts_data SET block = x'ffffffffffffffffffff' || substr(block, 11) WHERE id > 10"
+    )
     db.commit()
     assert db.execute("PRAGMA quick_check").fetchone() == ("ok",)
     db.close()
     with closing(open_corpus(folder)) as corpus:
         assert corpus.last_refresh.unchanged == 3  # nothing looked wrong on open
         assert _urls(corpus.search("WAOK"))[0] == "local://site/concert.html"
-        assert any("damaged" in r.getMessage() for r in caplog.records
-                   if r.name.startswith("webqa.corpus"))
+        assert any(
+            "damaged" in r.getMessage() for r in caplog.records if r.name.startswith("webqa.corpus")
+        )
         assert corpus.index.damaged is False
         assert corpus.fetch("local://site/concert.html").title == "Herndon Stadium concert"
 
@@ -224,6 +241,7 @@ def test_a_damaged_warc_index_is_rebuilt_from_the_archive(warc_path, caplog):
 
 
 # -- file names and URLs --------------------------------------------------------------------
+
 
 @pytest.mark.skipif(sys.platform in ("darwin", "win32"), reason="needs byte file names")
 def test_a_file_name_that_is_not_utf8_is_indexed_and_served(folder):
@@ -248,15 +266,18 @@ def test_a_file_name_that_is_not_utf8_is_indexed_and_served(folder):
         assert corpus.last_refresh.unchanged == 5
 
 
-@pytest.mark.parametrize(("url", "message"), [
-    ("local://site/%00", "NUL"),
-    ("local://site/concert.html%00.txt", "NUL"),
-    ("local://site/" + "a" * 300 + ".html", "too long"),
-    ("local://site/" + "d/" * 3000 + "x.html", "not in this corpus"),
-    ("local://site/\ud800.html", "not in this corpus"),
-    ("local://site/\udce9.html", "not in this corpus"),
-    ("local://site/%E9%FF.html", "not in this corpus"),
-])
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("local://site/%00", "NUL"),
+        ("local://site/concert.html%00.txt", "NUL"),
+        ("local://site/" + "a" * 300 + ".html", "too long"),
+        ("local://site/" + "d/" * 3000 + "x.html", "not in this corpus"),
+        ("local://site/\ud800.html", "not in this corpus"),
+        ("local://site/\udce9.html", "not in this corpus"),
+        ("local://site/%E9%FF.html", "not in this corpus"),
+    ],
+)
 def test_hostile_local_urls_are_fetch_errors(folder, url, message):
     with closing(open_corpus(folder)) as corpus:
         with pytest.raises(FetchError, match=message) as info:
@@ -264,8 +285,10 @@ def test_hostile_local_urls_are_fetch_errors(folder, url, message):
     assert len(str(info.value)) < 400  # the URL is not echoed whole
 
 
-@pytest.mark.parametrize("path", ["%00", "\x00", "\udcff", "\ud800x", "a" * 100_000, "%ff%fe",
-                                  "A/%2e%2e/%2e%2e/etc/passwd"])
+@pytest.mark.parametrize(
+    "path",
+    ["%00", "\x00", "\udcff", "\ud800x", "a" * 100_000, "%ff%fe", "A/%2e%2e/%2e%2e/etc/passwd"],
+)
 def test_hostile_zim_urls_are_fetch_errors(zim_path, path):
     with closing(open_corpus(zim_path)) as corpus:
         with pytest.raises(FetchError) as info:
@@ -273,8 +296,15 @@ def test_hostile_zim_urls_are_fetch_errors(zim_path, path):
     assert len(str(info.value)) < 400
 
 
-@pytest.mark.parametrize("url", ["http://example.com/\ud800", "http://example.com/%00",
-                                 "http://example.com/" + "a" * 100_000, "\x00"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.com/\ud800",
+        "http://example.com/%00",
+        "http://example.com/" + "a" * 100_000,
+        "\x00",
+    ],
+)
 def test_hostile_warc_urls_are_fetch_errors(warc_path, url):
     with closing(open_corpus(warc_path)) as corpus:
         with pytest.raises(FetchError, match="not in this corpus"):
@@ -282,6 +312,7 @@ def test_hostile_warc_urls_are_fetch_errors(warc_path, url):
 
 
 # -- queries --------------------------------------------------------------------------------
+
 
 def test_bound_query_keeps_short_queries_and_cuts_long_ones():
     question = "Which radio station sponsored Ray Charles's concert at Herndon Stadium?"
@@ -359,34 +390,56 @@ def test_hostile_warc_records_index_and_serve(tmp_path):
     path = tmp_path / "hostile.warc.gz"
     with open(path, "wb") as fh:
         w = WARCWriter(fh, gzip=True)
-        http_response(w, "http://h.example/rot", page("Rot", "<p>quokka</p>").encode(),
-                      "text/html; charset=rot13")
-        http_response(w, "http://h.example/deep", ("<div>" * 50_000 + "quokka").encode(),
-                      "text/html; charset=utf-8")
-        http_response(w, "http://h.example/bad", b"\x80\x00quokka \xc3", "text/plain; "
-                      "charset=base64")
-        http_response(w, "http://h.example/seven", b"<p>quokka +2AA- seven</p>",
-                      "text/html; charset=utf-7")
+        http_response(
+            w,
+            "http://h.example/rot",
+            page("Rot", "<p>quokka</p>").encode(),
+            "text/html; charset=rot13",
+        )
+        http_response(
+            w,
+            "http://h.example/deep",
+            ("<div>" * 50_000 + "quokka").encode(),
+            "text/html; charset=utf-8",
+        )
+        http_response(
+            w, "http://h.example/bad", b"\x80\x00quokka \xc3", "text/plain; charset=base64"
+        )
+        http_response(
+            w, "http://h.example/seven", b"<p>quokka +2AA- seven</p>", "text/html; charset=utf-7"
+        )
     with closing(open_corpus(path)) as corpus:
         hits = corpus.search("quokka", 10)
-        assert sorted(_urls(hits)) == ["http://h.example/bad", "http://h.example/deep",
-                                       "http://h.example/rot", "http://h.example/seven"]
+        assert sorted(_urls(hits)) == [
+            "http://h.example/bad",
+            "http://h.example/deep",
+            "http://h.example/rot",
+            "http://h.example/seven",
+        ]
         for hit in hits:
             text = corpus.fetch(hit.url).text
             assert "quokka" in text and text.encode("utf-8")
 
 
 def test_hostile_zim_articles_search_and_serve(tmp_path):
-    path = make_zim_pages(tmp_path / "hostile.zim", "hostile", {
-        "Rot": ("Rot", "<meta charset='rot13'><title>Rot</title><p>Quokka rotated</p>"),
-        "Deep": ("Deep", "<div>" * 50_000 + "<p>Quokka deep</p>"),
-        "Nul": ("Nul", "<p>Quokka \x00 nul</p>"),
-        "Seven": ("Seven", "<meta charset='utf-7'><p>Quokka +2AA- seven</p>"),
-    })
+    path = make_zim_pages(
+        tmp_path / "hostile.zim",
+        "hostile",
+        {
+            "Rot": ("Rot", "<meta charset='rot13'><title>Rot</title><p>Quokka rotated</p>"),
+            "Deep": ("Deep", "<div>" * 50_000 + "<p>Quokka deep</p>"),
+            "Nul": ("Nul", "<p>Quokka \x00 nul</p>"),
+            "Seven": ("Seven", "<meta charset='utf-7'><p>Quokka +2AA- seven</p>"),
+        },
+    )
     with closing(open_corpus(path)) as corpus:
         hits = corpus.search("Quokka", 10)
-        assert {h.url for h in hits} == {"zim://hostile/Rot", "zim://hostile/Deep",
-                                         "zim://hostile/Nul", "zim://hostile/Seven"}
+        assert {h.url for h in hits} == {
+            "zim://hostile/Rot",
+            "zim://hostile/Deep",
+            "zim://hostile/Nul",
+            "zim://hostile/Seven",
+        }
         for hit in hits:
             text = corpus.fetch(hit.url).text
             assert "Quokka" in text and text.encode("utf-8")
@@ -421,8 +474,9 @@ def test_a_repair_reuses_the_index_another_corpus_object_already_rebuilt(folder,
     second = open_corpus(folder)
     try:
         db = sqlite3.connect(first.index.path)
-        db.execute("UPDATE fts_data SET block = x'ffffffffffffffffffff' || substr(block, 11) "
-                   "WHERE id > 10")
+        db.execute(
+            "UPDATE fts_data SET block = x'ffffffffffffffffffff' || substr(block, 11) WHERE id > 10"
+        )
         db.commit()
         db.close()
         assert _urls(second.search("WAOK"))[0] == "local://site/concert.html"  # rebuilt
@@ -434,10 +488,42 @@ def test_a_repair_reuses_the_index_another_corpus_object_already_rebuilt(folder,
         second.close()
 
 
-_FUZZ_PIECES = ["%00", "\x00", "%", "%zz", "%E9", "%ff", "\ud800", "\udcff", "..", "/", "//",
-                "#", "?", " ", "\n", "A/", "-/", "concert.html", "notes", "Ray_Charles", "“",
-                "\U0001f600", "a" * 300, "é", "\\", "*", '"', "NEAR(", "local://site/",
-                "zim://test_wiki/", "http://example.com/", "herndon", "%2e%2e", ":"]
+_FUZZ_PIECES = [
+    "%00",
+    "\x00",
+    "%",
+    "%zz",
+    "%E9",
+    "%ff",
+    "\ud800",
+    "\udcff",
+    "..",
+    "/",
+    "//",
+    "#",
+    "?",
+    " ",
+    "\n",
+    "A/",
+    "-/",
+    "concert.html",
+    "notes",
+    "Ray_Charles",
+    "“",
+    "\U0001f600",
+    "a" * 300,
+    "é",
+    "\\",
+    "*",
+    '"',
+    "NEAR(",
+    "local://site/",
+    "zim://test_wiki/",
+    "http://example.com/",
+    "herndon",
+    "%2e%2e",
+    ":",
+]
 
 
 @pytest.mark.timeout(60)
@@ -451,8 +537,7 @@ def test_fuzzed_urls_and_queries_raise_only_webqa_errors(folder, warc_path, zim_
         for _ in range(1500):
             corpus = rnd.choice(corpora)
             text = "".join(rnd.choice(_FUZZ_PIECES) for _ in range(rnd.randint(1, 8)))
-            prefix = rnd.choice(["local://site/", "zim://test_wiki/", "http://example.com/",
-                                 ""])
+            prefix = rnd.choice(["local://site/", "zim://test_wiki/", "http://example.com/", ""])
             with suppress(FetchError):
                 corpus.fetch(prefix + text)
             for hit in corpus.search(text, 3):

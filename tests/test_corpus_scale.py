@@ -24,9 +24,14 @@ class QuickFolder(FolderCorpus):
 
 
 def _site(tmp_path: Path) -> Path:
-    root = make_folder(tmp_path / "site", {
-        f"d{i % 3}/page{i}.html": f"<title>Page {i}</title><p>marker{i} words</p>"
-        for i in range(12)} | {"top.txt": "a top level page about okapis"})
+    root = make_folder(
+        tmp_path / "site",
+        {
+            f"d{i % 3}/page{i}.html": f"<title>Page {i}</title><p>marker{i} words</p>"
+            for i in range(12)
+        }
+        | {"top.txt": "a top level page about okapis"},
+    )
     _age(root)
     return root
 
@@ -137,8 +142,8 @@ class EagerWorkers(FolderCorpus):
 
 def test_worker_processes_index_exactly_what_one_process_does(tmp_path):
     files: dict[str, str | bytes] = {
-        f"d{i % 4}/p{i}.html": f"<title>P{i}</title><p>word{i} shared text</p>"
-        for i in range(600)}
+        f"d{i % 4}/p{i}.html": f"<title>P{i}</title><p>word{i} shared text</p>" for i in range(600)
+    }
     files["d1/bad.txt"] = b"\xff\xfe\x00broken utf-16 and more bytes \x80\x81"
     root = make_folder(tmp_path / "site", files)
     rows = []
@@ -146,7 +151,8 @@ def test_worker_processes_index_exactly_what_one_process_does(tmp_path):
         with closing(kind(root, cache_dir=cache)) as corpus:
             stats = corpus.last_refresh
             docs = sorted(corpus.index.db.execute("SELECT key, url, title FROM docs"))
-            rows.append((stats.added, sorted(stats.skipped), docs,
-                         _urls(corpus.search("word77 shared", 1))))
+            rows.append(
+                (stats.added, sorted(stats.skipped), docs, _urls(corpus.search("word77 shared", 1)))
+            )
     assert rows[0] == rows[1]
     assert rows[0][0] >= 601 and rows[0][3] == ["local://site/d1/p77.html"]

@@ -67,8 +67,15 @@ def test_later_capture_of_a_url_wins(warc_path):
     assert "new" in corpus.fetch("http://example.com/twice").text
 
 
-@pytest.mark.parametrize("url", ["http://example.com/logo.png", "http://example.com/gone",
-                                 "http://example.com/never-crawled", "https://example.com/herndon"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.com/logo.png",
+        "http://example.com/gone",
+        "http://example.com/never-crawled",
+        "https://example.com/herndon",
+    ],
+)
 def test_urls_not_archived_as_pages_fail(warc_path, url):
     with pytest.raises(FetchError, match="not in this corpus") as info:
         open_corpus(warc_path).fetch(url)
@@ -84,8 +91,9 @@ def test_index_is_reused_until_the_file_changes(warc_path, tmp_path):
     again.close()
     with open(warc_path, "ab") as fh:
         w = WARCWriter(fh, gzip=warc_path.suffix == ".gz")
-        http_response(w, "http://example.com/extra", b"<title>Extra</title><p>okapi</p>",
-                      "text/html")
+        http_response(
+            w, "http://example.com/extra", b"<title>Extra</title><p>okapi</p>", "text/html"
+        )
     rebuilt = open_corpus(warc_path)
     assert rebuilt.last_refresh is not None and rebuilt.index.count() == 6
     assert urls(rebuilt.search("okapi")) == ["http://example.com/extra"]
@@ -108,8 +116,11 @@ def test_random_bytes_and_empty_archives_are_config_errors(tmp_path):
     with open(tmp_path / "images.warc.gz", "wb") as fh:
         w = WARCWriter(fh, gzip=True)
         http_response(w, "http://example.com/a.png", PNG, "image/png")
-        w.write_record(w.create_warc_record("http://example.com/", "request",
-                                            payload=io.BytesIO(b"GET / HTTP/1.1\r\n\r\n")))
+        w.write_record(
+            w.create_warc_record(
+                "http://example.com/", "request", payload=io.BytesIO(b"GET / HTTP/1.1\r\n\r\n")
+            )
+        )
     with pytest.raises(ConfigError, match="no HTML or text pages"):
         open_corpus(tmp_path / "images.warc.gz")
 

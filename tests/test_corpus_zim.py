@@ -18,8 +18,10 @@ from webqa.protocols import DocumentSource, SearchEngine
 from webqa.urls import join
 
 BASE = f"zim://{ZIM_NAME}"
-QUESTION = ("Which radio station sponsored and recorded Ray Charles's May 28, 1959 concert "
-            "at Herndon Stadium in Atlanta?")
+QUESTION = (
+    "Which radio station sponsored and recorded Ray Charles's May 28, 1959 concert "
+    "at Herndon Stadium in Atlanta?"
+)
 
 
 @pytest.fixture(scope="module")
@@ -58,15 +60,25 @@ def test_whole_question_finds_the_page_libzim_alone_does_not(corpus, zim_path):
     assert "WAOK" in hits[0].snippet and "<" not in hits[0].snippet
 
 
-@pytest.mark.parametrize("question, path", [
-    ("Who wrote the detailed liner notes for Ray Charles's 1958 live album recorded at the "
-     "Newport Jazz Festival?", "Ray_Charles_at_Newport"),
-    ("In what year was the album Genius + Soul = Jazz inducted into the Grammy Hall of Fame?",
-     "Genius_+_Soul_=_Jazz"),
-    ("Which high school did the drummer on the album What'd I Say graduate from?",
-     "What'd_I_Say_(album)"),
-    ("Hank Crawford", "Hank_Crawford"),
-])
+@pytest.mark.parametrize(
+    "question, path",
+    [
+        (
+            "Who wrote the detailed liner notes for Ray Charles's 1958 live album recorded at the "
+            "Newport Jazz Festival?",
+            "Ray_Charles_at_Newport",
+        ),
+        (
+            "In what year was the album Genius + Soul = Jazz inducted into the Grammy Hall of Fame?",
+            "Genius_+_Soul_=_Jazz",
+        ),
+        (
+            "Which high school did the drummer on the album What'd I Say graduate from?",
+            "What'd_I_Say_(album)",
+        ),
+        ("Hank Crawford", "Hank_Crawford"),
+    ],
+)
 def test_questions_rank_the_evidence_page_first(corpus, question, path):
     assert urls(corpus.search(question, 3))[0] == corpus.url_for(path)
 
@@ -76,7 +88,7 @@ def test_results_are_canonical_unique_articles(corpus):
         found = urls(corpus.search(query, 10))
         assert len(found) == len(set(found))
         for url in found:
-            path = url[len(BASE) + 1:]
+            path = url[len(BASE) + 1 :]
             assert path in {p.replace("%", "%25") for p in ARTICLES}, url
     assert urls(corpus.search("In Person", 3))[0] == f"{BASE}/Ray_Charles_in_Person"
 
@@ -100,9 +112,17 @@ def test_every_relative_link_resolves_through_urls_join(corpus):
     hrefs = re.findall(r'<a href="([^"]+)"', page.text)
     assert len(hrefs) == 6
     fetched = {corpus.fetch(join(page.url, href)).url for href in hrefs}
-    assert fetched == {corpus.url_for(p) for p in ["Ray_Charles_in_Person",
-                       "Ray_Charles_at_Newport", "What'd_I_Say_(album)", "Genius_+_Soul_=_Jazz",
-                       "100%_Pure", "Hank_Crawford"]}
+    assert fetched == {
+        corpus.url_for(p)
+        for p in [
+            "Ray_Charles_in_Person",
+            "Ray_Charles_at_Newport",
+            "What'd_I_Say_(album)",
+            "Genius_+_Soul_=_Jazz",
+            "100%_Pure",
+            "Hank_Crawford",
+        ]
+    }
     assert corpus.url_for("100%_Pure") == f"{BASE}/100%25_Pure"
     back = corpus.fetch(join(f"{BASE}/Hank_Crawford", "Ray_Charles"))
     assert back.url == page.url
@@ -113,16 +133,24 @@ def test_canonical_urls_round_trip(corpus):
         assert corpus.fetch(corpus.url_for(path)).url == corpus.url_for(path)
 
 
-@pytest.mark.parametrize("url", [f"{BASE}/I/photo.png", f"{BASE}/-/style.css",
-                                 join(f"{BASE}/Ray_Charles", "I/photo.png")])
+@pytest.mark.parametrize(
+    "url",
+    [f"{BASE}/I/photo.png", f"{BASE}/-/style.css", join(f"{BASE}/Ray_Charles", "I/photo.png")],
+)
 def test_non_articles_are_not_served(corpus, url):
     with pytest.raises(FetchError, match="not in this corpus.*not an article"):
         corpus.fetch(url)
 
 
-@pytest.mark.parametrize("url", [f"{BASE}/No_Such_Page", "zim://other_wiki/Ray_Charles",
-                                 "https://en.wikipedia.org/wiki/Ray_Charles",
-                                 f"{BASE}x/Ray_Charles"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"{BASE}/No_Such_Page",
+        "zim://other_wiki/Ray_Charles",
+        "https://en.wikipedia.org/wiki/Ray_Charles",
+        f"{BASE}x/Ray_Charles",
+    ],
+)
 def test_urls_outside_the_archive_fail(corpus, url):
     with pytest.raises(FetchError, match="not in this corpus") as info:
         corpus.fetch(url)
@@ -138,12 +166,18 @@ def test_non_articles_never_appear_in_results(corpus, titles_only):
 def test_title_fallback_without_fulltext_index(titles_only):
     assert not titles_only.archive.has_fulltext_index
     assert titles_only.label == "titles_only"  # no Name metadata: the file stem
-    assert urls(titles_only.search("Ray Charles in Person", 3))[0] == \
-        "zim://titles_only/Ray_Charles_in_Person"
-    assert urls(titles_only.search("genius soul jazz", 3))[0] == \
-        "zim://titles_only/Genius_+_Soul_=_Jazz"
-    assert urls(titles_only.search("Who was Hank Crawford?", 3))[0] == \
-        "zim://titles_only/Hank_Crawford"
+    assert (
+        urls(titles_only.search("Ray Charles in Person", 3))[0]
+        == "zim://titles_only/Ray_Charles_in_Person"
+    )
+    assert (
+        urls(titles_only.search("genius soul jazz", 3))[0]
+        == "zim://titles_only/Genius_+_Soul_=_Jazz"
+    )
+    assert (
+        urls(titles_only.search("Who was Hank Crawford?", 3))[0]
+        == "zim://titles_only/Hank_Crawford"
+    )
 
 
 def test_empty_and_stopword_queries(corpus):

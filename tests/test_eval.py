@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 from chatserver import ChatServer
 
-from webqa.batch import Item
+from webqa.batch import Item, read_question_file
 from webqa.cli import main
 from webqa.errors import ConfigError
-from webqa.batch import read_question_file
 from webqa.evaluate import evaluate, load_results
 from webqa.policies.extractive import ExtractivePolicy
 from webqa.session import Session
@@ -31,9 +30,12 @@ def _write(path: Path, rows: list[dict], extra: str = "") -> Path:
 
 
 def test_bad_lines_and_duplicate_ids_are_reported_with_line_numbers(tmp_path):
-    f = _write(tmp_path / "q.jsonl", QUESTIONS[:2],
-               '{"question": \n{"id": "n", "question": "again?"}\n{"id": 3, "question": ""}\n'
-               'A plain question?\n')
+    f = _write(
+        tmp_path / "q.jsonl",
+        QUESTIONS[:2],
+        '{"question": \n{"id": "n", "question": "again?"}\n{"id": 3, "question": ""}\n'
+        "A plain question?\n",
+    )
     items, problems = read_question_file(f)
     assert [i.id for i in items] == ["n", "v", "6"]
     assert len(problems) == 3
@@ -48,8 +50,14 @@ def test_eval_writes_traces_results_and_summary_then_resumes_at_once(tmp_path):
     items, _ = read_question_file(_write(tmp_path / "q.jsonl", QUESTIONS))
     out = tmp_path / "run"
     seen = []
-    summary = evaluate(items, out, concurrency=3, corpus=SITE, policy="extractive",
-                       on_result=lambda row, done, total: seen.append((row["id"], total)))
+    summary = evaluate(
+        items,
+        out,
+        concurrency=3,
+        corpus=SITE,
+        policy="extractive",
+        on_result=lambda row, done, total: seen.append((row["id"], total)),
+    )
     assert sorted(seen) == [("m", 3), ("n", 3), ("v", 3)]
     assert sorted(p.name for p in (out / "traces").iterdir()) == ["m.jsonl", "n.jsonl", "v.jsonl"]
     rows = load_results(out)
@@ -109,16 +117,45 @@ def test_a_failed_question_is_recorded_and_the_rest_go_on(tmp_path):
 
 def test_cli_eval_prints_the_summary_and_exits_nonzero_when_all_fail(tmp_path, capsys):
     q = _write(tmp_path / "q.jsonl", QUESTIONS, "{not json\n")
-    assert main(["eval", str(q), "--corpus", str(SITE), "--out", str(tmp_path / "ok"),
-                 "--policy", "extractive", "-v"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                str(q),
+                "--corpus",
+                str(SITE),
+                "--out",
+                str(tmp_path / "ok"),
+                "--policy",
+                "extractive",
+                "-v",
+            ]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
     assert "correct (containment)" in captured.out and "2/2 (100.0%)" in captured.out
     assert "first sentence correct" in captured.out and "n/a" in captured.out
     assert "line 4: not a question object" in captured.err
     # an LLM endpoint that answers nothing useful: every question fails, exit 1
     with ChatServer(default=("status", 400)) as server:
-        code = main(["eval", str(q), "--corpus", str(SITE), "--out", str(tmp_path / "bad"),
-                     "--policy", "llm", "--model", "m", "--base-url", server.url, "-q"])
+        code = main(
+            [
+                "eval",
+                str(q),
+                "--corpus",
+                str(SITE),
+                "--out",
+                str(tmp_path / "bad"),
+                "--policy",
+                "llm",
+                "--model",
+                "m",
+                "--base-url",
+                server.url,
+                "-q",
+            ]
+        )
     assert code == 1
     rows = load_results(tmp_path / "bad")
     assert {r["status"] for r in rows.values()} == {"error"}

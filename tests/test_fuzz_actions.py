@@ -11,8 +11,8 @@ import random
 from pathlib import Path
 
 import pytest
-
 from corpus_fixtures import make_folder, make_warc, make_zim
+
 from webqa.agent import Agent
 from webqa.corpus import open_corpus
 from webqa.observation import MAX_OBSERVATION_CHARS
@@ -21,16 +21,68 @@ from webqa.policies import Reply
 from webqa.trace import load_trace
 
 PIECES = [
-    "Search", "search:", "Clicked on link", "Click", "Open", "Find in page:", "Quote:",
-    "Unquote", "Scrolled down", "Scrolled up", "Top", "Back", "End:", "End", "end answer",
-    "Next action:", "```", "♦Next action", "【3†x】", "━", "...", "…",
+    "Search",
+    "search:",
+    "Clicked on link",
+    "Click",
+    "Open",
+    "Find in page:",
+    "Quote:",
+    "Unquote",
+    "Scrolled down",
+    "Scrolled up",
+    "Top",
+    "Back",
+    "End:",
+    "End",
+    "end answer",
+    "Next action:",
+    "```",
+    "♦Next action",
+    "【3†x】",
+    "━",
+    "...",
+    "…",
 ]
-WORDS = ["Ray", "Charles", "Neptune", "okapi", "the", "1959", "of", "Genius", "concert",
-         "Herndon", "Stadium", "radio", "station", "soul", "music"]
-ODD = ["9" * 5000, "-1", "0x10", "http://[", "http://xn--127-0.0.1/", "local://x/%00",
-       "zim://none/A/" + "a" * 300, "file:///etc/passwd", "http://127.0.0.1:9/",
-       "\ud800", "\x00", "\udfff\ud800", "ＲＥＤＤＩＴ.com", "../../../etc/passwd", "#top",
-       "a" * 300, "https://en.wikipedia.org/wiki/Ray_Charles", "【】♦", "\x1b[2J", "\r\n"]
+WORDS = [
+    "Ray",
+    "Charles",
+    "Neptune",
+    "okapi",
+    "the",
+    "1959",
+    "of",
+    "Genius",
+    "concert",
+    "Herndon",
+    "Stadium",
+    "radio",
+    "station",
+    "soul",
+    "music",
+]
+ODD = [
+    "9" * 5000,
+    "-1",
+    "0x10",
+    "http://[",
+    "http://xn--127-0.0.1/",
+    "local://x/%00",
+    "zim://none/A/" + "a" * 300,
+    "file:///etc/passwd",
+    "http://127.0.0.1:9/",
+    "\ud800",
+    "\x00",
+    "\udfff\ud800",
+    "ＲＥＤＤＩＴ.com",
+    "../../../etc/passwd",
+    "#top",
+    "a" * 300,
+    "https://en.wikipedia.org/wiki/Ray_Charles",
+    "【】♦",
+    "\x1b[2J",
+    "\r\n",
+]
 
 
 def action(rng: random.Random) -> str:
@@ -70,12 +122,15 @@ class Fuzzing:
 @pytest.fixture(scope="module")
 def corpora(tmp_path_factory):
     root = tmp_path_factory.mktemp("fuzz")
-    folder = make_folder(root / "site", {
-        "a.html": "<title>Ray Charles</title><p>Ray Charles played soul music in 1959.</p>"
-                  "<a href='b.html#x'>b</a><a href='http://[bad'>bad</a>",
-        "b.html": "<title>Concert</title><p id='x'>The concert at Herndon Stadium.</p>" * 20,
-        "c.txt": "okapi " * 5000,
-    })
+    folder = make_folder(
+        root / "site",
+        {
+            "a.html": "<title>Ray Charles</title><p>Ray Charles played soul music in 1959.</p>"
+            "<a href='b.html#x'>b</a><a href='http://[bad'>bad</a>",
+            "b.html": "<title>Concert</title><p id='x'>The concert at Herndon Stadium.</p>" * 20,
+            "c.txt": "okapi " * 5000,
+        },
+    )
     return [folder, make_zim(root / "small.zim"), make_warc(root / "small.warc.gz")]
 
 
@@ -85,8 +140,13 @@ def test_thousands_of_hostile_actions_never_escape(kind, corpora, tmp_path):
     try:
         for seed in range(3):
             trace = tmp_path / f"run-{seed}.jsonl"
-            agent = Agent(Fuzzing(seed * 7 + kind), WebLoader(corpus, corpus),
-                          max_actions=400, max_failures=10**6, trace=trace)
+            agent = Agent(
+                Fuzzing(seed * 7 + kind),
+                WebLoader(corpus, corpus),
+                max_actions=400,
+                max_failures=10**6,
+                trace=trace,
+            )
             answer = agent.run("Which radio station recorded Ray Charles in 1959?")
             assert answer.status != "error", answer.error
             assert "internal error" not in (answer.error or "")
@@ -104,10 +164,16 @@ def test_the_fuzzer_reaches_real_pages_and_quotes(corpora, tmp_path):
         kinds: set[str] = set()
         for seed in range(3):
             trace = tmp_path / f"r{seed}.jsonl"
-            Agent(Fuzzing(seed), WebLoader(corpus, corpus), max_actions=400,
-                  max_failures=10**6, trace=trace).run("q?")
-            kinds |= {s["outcome"].get("kind") for s in load_trace(trace).steps
-                      if not s.get("error")}
+            Agent(
+                Fuzzing(seed),
+                WebLoader(corpus, corpus),
+                max_actions=400,
+                max_failures=10**6,
+                trace=trace,
+            ).run("q?")
+            kinds |= {
+                s["outcome"].get("kind") for s in load_trace(trace).steps if not s.get("error")
+            }
         assert {"search", "click", "back", "top"} <= kinds
     finally:
         corpus.close()
@@ -115,6 +181,7 @@ def test_the_fuzzer_reaches_real_pages_and_quotes(corpora, tmp_path):
 
 def test_a_one_megabyte_action_costs_a_bounded_observation(tmp_path):
     from memcorpus import SITE, MemoryCorpus
+
     from webqa.policies import ScriptedPolicy
 
     corpus = MemoryCorpus(SITE)
@@ -136,13 +203,17 @@ def test_a_one_megabyte_action_costs_a_bounded_observation(tmp_path):
 
 def test_a_trace_with_a_clipped_action_still_replays(tmp_path):
     from memcorpus import SITE, MemoryCorpus
+
     from webqa.policies import ScriptedPolicy
     from webqa.tracetools import replay
 
     corpus = MemoryCorpus(SITE)
     trace = tmp_path / "t.jsonl"
-    Agent(ScriptedPolicy(["Search " + "x" * 200_000, "Search Pharos", "End: Answer"]),
-          WebLoader(corpus, corpus), trace=trace).run("q?")
+    Agent(
+        ScriptedPolicy(["Search " + "x" * 200_000, "Search Pharos", "End: Answer"]),
+        WebLoader(corpus, corpus),
+        trace=trace,
+    ).run("q?")
     step = load_trace(trace).steps[0]
     assert step["action_chars"] == 200_007 and len(step["action"]) < 21_000
     assert replay(load_trace(trace)).ok

@@ -43,15 +43,26 @@ def command(*extra):
 
 def test_stdio_search_open_find_quote_verbatim_and_trace(tmp_path):
     traces = tmp_path / "traces"
-    params = StdioServerParameters(command=sys.executable,
-                                   args=command("--traces", str(traces))[1:],
-                                   env={"WEBQA_HOME": str(tmp_path / "home"), "PATH": ""})
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=command("--traces", str(traces))[1:],
+        env={"WEBQA_HOME": str(tmp_path / "home"), "PATH": ""},
+    )
 
     async def session():
         async with Client(params) as client:
             names = [t.name for t in (await client.list_tools()).tools]
-            assert names == ["search", "click", "open", "find", "quote", "scroll", "back",
-                             "cited_answer", "ask"]
+            assert names == [
+                "search",
+                "click",
+                "open",
+                "find",
+                "quote",
+                "scroll",
+                "back",
+                "cited_answer",
+                "ask",
+            ]
             found = await client.call_tool("search", {"query": "Neptune discovered"})
             assert not found.is_error and "【0†Neptune】" in text(found)
             opened = await client.call_tool("open", {"url": "local://solar-system/neptune.html"})
@@ -84,8 +95,11 @@ def test_stdio_search_open_find_quote_verbatim_and_trace(tmp_path):
     assert trace.question == MCP_QUESTION and trace.complete
     assert trace.run["config"]["corpus"] == str(DEMO)
     assert [s["command"] for s in trace.steps][:4] == [
-        "Search Neptune discovered", "Open local://solar-system/neptune.html",
-        "Find in page: Berlin Observatory", f"Quote: {EVIDENCE}"]
+        "Search Neptune discovered",
+        "Open local://solar-system/neptune.html",
+        "Find in page: Berlin Observatory",
+        f"Quote: {EVIDENCE}",
+    ]
     assert trace.steps[-1]["command"] == "End: Answer"
     assert trace.end["status"] == "answered"
     assert replay(trace).ok
@@ -94,12 +108,26 @@ def test_stdio_search_open_find_quote_verbatim_and_trace(tmp_path):
 @pytest.fixture
 def http_server(tmp_path):
     with ChatServer(default=("hang", 5, "End: Answer")) as chat:
-        args = command("--http", "0", "--traces", str(tmp_path / "traces"),
-                       "--base-url", chat.url, "--model", "m", "--timeout", "20")
+        args = command(
+            "--http",
+            "0",
+            "--traces",
+            str(tmp_path / "traces"),
+            "--base-url",
+            chat.url,
+            "--model",
+            "m",
+            "--timeout",
+            "20",
+        )
         args.remove("-q")
-        proc = subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-                                env={"WEBQA_HOME": str(tmp_path / "home"), "NO_COLOR": "1",
-                                     "COLUMNS": "200"})
+        proc = subprocess.Popen(
+            args,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+            env={"WEBQA_HOME": str(tmp_path / "home"), "NO_COLOR": "1", "COLUMNS": "200"},
+        )
         url: list[str] = []
         ready = threading.Event()
 
@@ -148,8 +176,13 @@ def test_http_sessions_are_isolated_and_survive_bad_input_and_disconnects(http_s
         async with anyio.create_task_group() as tg:
             tg.start_soon(hang_up)
             tg.start_soon(one, "a", "Neptune discovered", "neptune.html", EVIDENCE)
-            tg.start_soon(one, "b", "Voyager launch", "missions/voyager.html",
-                          "Voyager 1 was launched on 5 September 1977")
+            tg.start_soon(
+                one,
+                "b",
+                "Voyager launch",
+                "missions/voyager.html",
+                "Voyager 1 was launched on 5 September 1977",
+            )
         # a stateless (2026) client: each result names its session, which it passes back
         async with Client(url) as client:
             first = text(await client.call_tool("search", {"query": "Titan"}))
@@ -177,8 +210,13 @@ def test_http_sessions_are_isolated_and_survive_bad_input_and_disconnects(http_s
     firsts = sorted(t.steps[0]["command"] for t in ended)
     assert "Search Neptune discovered" in firsts and "Search Voyager launch" in firsts
     for t in ended:
-        assert len({s["command"].split()[0] for s in t.steps if s["command"]} - {
-            "Search", "Open", "Quote:", "End:", "Scrolled"}) == 0
+        assert (
+            len(
+                {s["command"].split()[0] for s in t.steps if s["command"]}
+                - {"Search", "Open", "Quote:", "End:", "Scrolled"}
+            )
+            == 0
+        )
 
 
 class _Engine:
@@ -191,8 +229,9 @@ class _Engine:
 
 
 def test_live_web_guard_applies_to_mcp_open(tmp_path):
-    with Session(engine=_Engine(), check_network=False, policy="extractive",
-                 trace=False) as session:
+    with Session(
+        engine=_Engine(), check_network=False, policy="extractive", trace=False
+    ) as session:
         server, store = build_server(session, single=True, trace_dir=tmp_path)
 
         async def main():
@@ -213,8 +252,9 @@ def test_live_web_guard_applies_to_mcp_open(tmp_path):
 def test_store_sessions_are_separate_and_end_when_idle(tmp_path):
     now = [0.0]
     with Session(corpus=DEMO, policy="extractive", trace=False) as session:
-        store = SessionStore(session, trace_dir=tmp_path, idle_timeout=60, max_sessions=2,
-                             clock=lambda: now[0])
+        store = SessionStore(
+            session, trace_dir=tmp_path, idle_timeout=60, max_sessions=2, clock=lambda: now[0]
+        )
         from webqa.commands import Command
 
         a, b = store.get("a"), store.get("b")
@@ -246,16 +286,24 @@ def test_a_session_at_its_action_limit_ends_and_the_next_call_starts_afresh(tmp_
         store.close()
     ended = sorted((load_trace(p) for p in tmp_path.glob("*.jsonl")), key=lambda t: -len(t.steps))
     assert [s["command"] for s in ended[0].steps] == [
-        "Search Neptune", "Clicked on link 0", "End: Answer"]
+        "Search Neptune",
+        "Clicked on link 0",
+        "End: Answer",
+    ]
 
 
 def test_sigterm_on_stdio_ends_the_session_trace_and_exits(tmp_path):
     import signal
 
     traces = tmp_path / "traces"
-    proc = subprocess.Popen(command("--traces", str(traces)), stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env={"WEBQA_HOME": str(tmp_path / "home")})
+    proc = subprocess.Popen(
+        command("--traces", str(traces)),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={"WEBQA_HOME": str(tmp_path / "home")},
+    )
 
     def rpc(message):
         assert proc.stdin is not None and proc.stdout is not None
@@ -264,12 +312,25 @@ def test_sigterm_on_stdio_ends_the_session_trace_and_exits(tmp_path):
         return json.loads(proc.stdout.readline()) if "id" in message else None
 
     try:
-        rpc({"id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-06-18", "capabilities": {},
-            "clientInfo": {"name": "test", "version": "1"}}})
+        rpc(
+            {
+                "id": 1,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": "2025-06-18",
+                    "capabilities": {},
+                    "clientInfo": {"name": "test", "version": "1"},
+                },
+            }
+        )
         rpc({"method": "notifications/initialized"})
-        found = rpc({"id": 2, "method": "tools/call",
-                     "params": {"name": "search", "arguments": {"query": "Neptune"}}})
+        found = rpc(
+            {
+                "id": 2,
+                "method": "tools/call",
+                "params": {"name": "search", "arguments": {"query": "Neptune"}},
+            }
+        )
         assert "Search showed" in found["result"]["content"][0]["text"]
         proc.send_signal(signal.SIGTERM)  # stdin still open
         assert proc.wait(10) == 130
@@ -277,6 +338,7 @@ def test_sigterm_on_stdio_ends_the_session_trace_and_exits(tmp_path):
         proc.kill()
     (path,) = traces.glob("*.jsonl")
     trace = load_trace(path)
-    assert trace.complete and [s["command"] for s in trace.steps] == ["Search Neptune",
-                                                                      "End: Answer"]
-
+    assert trace.complete and [s["command"] for s in trace.steps] == [
+        "Search Neptune",
+        "End: Answer",
+    ]

@@ -40,14 +40,21 @@ class _Failing:
 
 
 def test_one_failing_question_does_not_stop_the_rest(tmp_path):
-    items = [Item("Who discovered the planet Neptune?", "n"),
-             Item("How long is a sol on Mars?", "m"),
-             Item("When was Voyager 1 launched?", "v")]
+    items = [
+        Item("Who discovered the planet Neptune?", "n"),
+        Item("How long is a sol on Mars?", "m"),
+        Item("When was Voyager 1 launched?", "v"),
+    ]
     rows: list[dict] = []
     writer = InOrder(rows.append)
-    answers = run_batch(items, corpus=DEMO, policy=FailsOnMars(), traces=False, concurrency=2,
-                        on_answer=lambda i, item, a: writer.add(i, {"id": item.id,
-                                                                    "status": a.status}))
+    answers = run_batch(
+        items,
+        corpus=DEMO,
+        policy=FailsOnMars(),
+        traces=False,
+        concurrency=2,
+        on_answer=lambda i, item, a: writer.add(i, {"id": item.id, "status": a.status}),
+    )
     assert [a.status for a in answers] == ["answered", "error", "answered"]
     assert [r["id"] for r in rows] == ["n", "m", "v"]
     assert "HTTP 500" in (answers[1].error or "")
@@ -68,15 +75,39 @@ def test_in_order_writer_holds_back_and_flushes():
 
 def test_ctrl_c_keeps_every_finished_answer(tmp_path):
     questions = tmp_path / "q.txt"
-    questions.write_text("\n".join(["Who discovered the planet Neptune?",
-                                    "When was Voyager 1 launched?",
-                                    "What is the largest moon in the Solar System?"] * 30))
+    questions.write_text(
+        "\n".join(
+            [
+                "Who discovered the planet Neptune?",
+                "When was Voyager 1 launched?",
+                "What is the largest moon in the Solar System?",
+            ]
+            * 30
+        )
+    )
     out = tmp_path / "answers.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "webqa.cli", "batch", str(questions),
-                             "--corpus", str(DEMO), "-j", "1", "-o", str(out), "-q",
-                             "--traces", str(tmp_path / "traces")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "WEBQA_HOME": str(tmp_path / "home")})
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "webqa.cli",
+            "batch",
+            str(questions),
+            "--corpus",
+            str(DEMO),
+            "-j",
+            "1",
+            "-o",
+            str(out),
+            "-q",
+            "--traces",
+            str(tmp_path / "traces"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "WEBQA_HOME": str(tmp_path / "home")},
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if out.exists() and out.read_text().count("\n") >= 3:
@@ -93,11 +124,27 @@ def test_ctrl_c_keeps_every_finished_answer(tmp_path):
 
 def test_a_non_utf8_byte_on_browse_input_is_read_as_a_replacement(tmp_path):
     commands = b"Search Neptune \xff\xfe discovery\nClicked on link 0\nEnd: Answer\nGalle [1].\n"
-    out = subprocess.run([sys.executable, "-m", "webqa.cli", "browse", "--corpus", str(DEMO),
-                          "--trace", str(tmp_path / "t.jsonl"), "Who discovered Neptune?"],
-                         input=commands, capture_output=True, timeout=60,
-                         env={**os.environ, "WEBQA_HOME": str(tmp_path / "home")})
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "webqa.cli",
+            "browse",
+            "--corpus",
+            str(DEMO),
+            "--trace",
+            str(tmp_path / "t.jsonl"),
+            "Who discovered Neptune?",
+        ],
+        input=commands,
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, "WEBQA_HOME": str(tmp_path / "home")},
+    )
     assert b"Traceback" not in out.stderr, out.stderr
-    steps = [json.loads(line) for line in (tmp_path / "t.jsonl").read_text().splitlines()
-             if '"step"' in line]
+    steps = [
+        json.loads(line)
+        for line in (tmp_path / "t.jsonl").read_text().splitlines()
+        if '"step"' in line
+    ]
     assert steps[0]["command"] == "Search Neptune \ufffd\ufffd discovery"

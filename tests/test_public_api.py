@@ -11,11 +11,32 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_public_names_resolve():
-    expected = {"ask", "Answer", "Citation", "Browser", "Agent", "WebLoader", "Session",
-                "ExtractivePolicy",
-                "LLMPolicy", "HumanPolicy", "ReplayPolicy", "ScriptedPolicy", "ChatClient",
-                "SearchEngine", "DocumentSource", "Document", "Page", "Quote", "TraceWriter",
-                "read_trace", "open_corpus", "WebQAError", "ModelError", "FetchError"}
+    expected = {
+        "ask",
+        "Answer",
+        "Citation",
+        "Browser",
+        "Agent",
+        "WebLoader",
+        "Session",
+        "ExtractivePolicy",
+        "LLMPolicy",
+        "HumanPolicy",
+        "ReplayPolicy",
+        "ScriptedPolicy",
+        "ChatClient",
+        "SearchEngine",
+        "DocumentSource",
+        "Document",
+        "Page",
+        "Quote",
+        "TraceWriter",
+        "read_trace",
+        "open_corpus",
+        "WebQAError",
+        "ModelError",
+        "FetchError",
+    }
     assert expected <= set(webqa.__all__)
     for name in webqa.__all__:
         assert getattr(webqa, name) is not None, name
@@ -23,9 +44,16 @@ def test_public_names_resolve():
 
 def test_import_is_light():
     out = subprocess.run(
-        [sys.executable, "-c", "import sys, webqa; print(sorted(m for m in ('lxml', 'openai', "
-         "'libzim', 'rich', 'jinja2', 'httpx') if m in sys.modules))"],
-        capture_output=True, text=True, check=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, webqa; print(sorted(m for m in ('lxml', 'openai', "
+            "'libzim', 'rich', 'jinja2', 'httpx') if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.strip() == "[]"
 
 
@@ -44,8 +72,13 @@ def test_every_prompt_template_renders():
 
 def test_wheel_contains_prompts(tmp_path):
     code = "import sys; from hatchling.build import build_wheel; print(build_wheel(sys.argv[1]))"
-    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=ROOT,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     wheel = tmp_path / out.stdout.strip().splitlines()[-1]
     names = zipfile.ZipFile(wheel).namelist()
     for prompt in ROOT.joinpath("prompts").iterdir():

@@ -19,9 +19,11 @@ from webqa.policies.extractive import ExtractivePolicy
 from webqa.raycluster import check_address, connect
 
 SITE = Path(__file__).resolve().parent.parent / "demos" / "solar-system"
-ITEMS = [Item("Who discovered the planet Neptune?", "n", ["Galle"]),
-         Item("When was Voyager 1 launched?", "v", ["5 September 1977"]),
-         Item("What is the largest moon in the Solar System?", "m", ["Ganymede"])]
+ITEMS = [
+    Item("Who discovered the planet Neptune?", "n", ["Galle"]),
+    Item("When was Voyager 1 launched?", "v", ["5 September 1977"]),
+    Item("What is the largest moon in the Solar System?", "m", ["Ganymede"]),
+]
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +36,17 @@ def local_ray():
 
 
 def _same(rows_a: dict, rows_b: dict) -> None:
-    keys = ("answer", "status", "correct", "first_sentence_correct", "token_f1", "citations",
-            "verbatim", "references", "actions")
+    keys = (
+        "answer",
+        "status",
+        "correct",
+        "first_sentence_correct",
+        "token_f1",
+        "citations",
+        "verbatim",
+        "references",
+        "actions",
+    )
     assert rows_a.keys() == rows_b.keys()
     for qid in rows_a:
         assert {k: rows_a[qid][k] for k in keys} == {k: rows_b[qid][k] for k in keys}
@@ -43,8 +54,9 @@ def _same(rows_a: dict, rows_b: dict) -> None:
 
 def test_ray_results_equal_a_local_run_and_resume_the_same(local_ray, tmp_path):
     local = evaluate(ITEMS, tmp_path / "local", corpus=SITE, policy="extractive")
-    on_ray = evaluate(ITEMS, tmp_path / "ray", corpus=SITE, policy="extractive", ray="auto",
-                      concurrency=2)
+    on_ray = evaluate(
+        ITEMS, tmp_path / "ray", corpus=SITE, policy="extractive", ray="auto", concurrency=2
+    )
     assert on_ray.correct == local.correct == 3
     _same(load_results(tmp_path / "local"), load_results(tmp_path / "ray"))
     traces = sorted(p.name for p in (tmp_path / "ray" / "traces").iterdir())
@@ -72,8 +84,14 @@ class _Dying(ExtractivePolicy):
 
 
 def test_a_worker_dying_mid_question_is_retried_once_then_recorded_failed(local_ray, tmp_path):
-    summary = evaluate(ITEMS, tmp_path / "run", corpus=SITE, policy=_Dying(str(tmp_path)),
-                       ray="auto", concurrency=1)
+    summary = evaluate(
+        ITEMS,
+        tmp_path / "run",
+        corpus=SITE,
+        policy=_Dying(str(tmp_path)),
+        ray="auto",
+        concurrency=1,
+    )
     rows = load_results(tmp_path / "run")
     assert rows["n"]["status"] == "answered"
     assert rows["v"]["status"] == "answered" and rows["v"]["correct"] is True  # the retry

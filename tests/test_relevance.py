@@ -43,30 +43,43 @@ DEMO = Path(__file__).resolve().parents[1] / "demos" / "solar-system"
 
 
 def test_sentences_keep_initials_and_abbreviations():
-    text = ("Proboscidea is an order described by J. Illiger in 1811. It went to No. 1 on the "
-            "chart. Mr. Smith left.")
-    assert sentences(text) == ["Proboscidea is an order described by J. Illiger in 1811.",
-                               "It went to No. 1 on the chart.", "Mr. Smith left."]
+    text = (
+        "Proboscidea is an order described by J. Illiger in 1811. It went to No. 1 on the "
+        "chart. Mr. Smith left."
+    )
+    assert sentences(text) == [
+        "Proboscidea is an order described by J. Illiger in 1811.",
+        "It went to No. 1 on the chart.",
+        "Mr. Smith left.",
+    ]
 
 
 def test_a_wrapped_list_item_is_one_unit():
-    lines = ["• Apollo 11 landed in the Sea of Tranquility on 20 July 1969. Neil Armstrong and "
-             "Buzz Aldrin walked",
-             "on the surface while Michael Collins stayed in orbit.",
-             "• Apollo 17, in December 1972, was the last crewed landing; Eugene Cernan was the "
-             "last person to",
-             "walk on the Moon."]
+    lines = [
+        "• Apollo 11 landed in the Sea of Tranquility on 20 July 1969. Neil Armstrong and "
+        "Buzz Aldrin walked",
+        "on the surface while Michael Collins stayed in orbit.",
+        "• Apollo 17, in December 1972, was the last crewed landing; Eugene Cernan was the "
+        "last person to",
+        "walk on the Moon.",
+    ]
     found = units(lines)
-    assert "Apollo 17, in December 1972, was the last crewed landing; Eugene Cernan was the last " \
-           "person to walk on the Moon." in found
+    assert (
+        "Apollo 17, in December 1972, was the last crewed landing; Eugene Cernan was the last "
+        "person to walk on the Moon." in found
+    )
     assert not any(u.endswith("person to") for u in found)
-    assert "Neil Armstrong and Buzz Aldrin walked on the surface while Michael Collins stayed in " \
-           "orbit." in found
+    assert (
+        "Neil Armstrong and Buzz Aldrin walked on the surface while Michael Collins stayed in "
+        "orbit." in found
+    )
 
 
 def _pages() -> list:
-    pages = [render_html(SPHINX_LOCKS, "local://docs/locks.html"),
-             render_html(DOCBOOK_TUNING, "local://docs/resource.html")]
+    pages = [
+        render_html(SPHINX_LOCKS, "local://docs/locks.html"),
+        render_html(DOCBOOK_TUNING, "local://docs/resource.html"),
+    ]
     for path in sorted(DEMO.rglob("*.html")):
         pages.append(render_html(path.read_text(encoding="utf-8"), f"local://demo/{path.name}"))
     return pages
@@ -91,24 +104,34 @@ def test_no_unit_ends_inside_a_sentence_list_item_or_cell():
 def test_definition_term_and_parameter_list_units():
     page = render_html(SPHINX_LOCKS, "local://docs/locks.html")
     texts = [u.text for u in page_units(page.lines)]
-    assert ("timeout (float) – The maximum number of seconds to wait for the lock before giving up "
-            "with an error. Setting it to 0 disables waiting altogether. The default is 3 seconds."
-            in texts)
-    assert ("locks.MAX_WAITERS The largest number of workers that may wait for one lock, 512."
-            in texts)
+    assert (
+        "timeout (float) – The maximum number of seconds to wait for the lock before giving up "
+        "with an error. Setting it to 0 disables waiting altogether. The default is 3 seconds."
+        in texts
+    )
+    assert (
+        "locks.MAX_WAITERS The largest number of workers that may wait for one lock, 512." in texts
+    )
     assert not any("Report a Bug" in t or "Copyright" in t for t in texts)
 
 
-@pytest.mark.parametrize(("question", "fact"), [
-    ("How long does locks.acquire wait for the lock by default?", "3 seconds"),
-    ("Since which version is locks.acquire available?", "New in version 2.1"),
-    ("Which exception does locks.acquire raise when its timeout runs out?", "LockTimeout"),
-    ("Which constant gives the largest number of workers that may wait for one lock?",
-     "MAX_WAITERS"),
-    ("How long does a background worker sleep between rounds of activity by default?",
-     "200 milliseconds"),
-    ("What is the default value of work_buffer?", "4MB"),
-])
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("How long does locks.acquire wait for the lock by default?", "3 seconds"),
+        ("Since which version is locks.acquire available?", "New in version 2.1"),
+        ("Which exception does locks.acquire raise when its timeout runs out?", "LockTimeout"),
+        (
+            "Which constant gives the largest number of workers that may wait for one lock?",
+            "MAX_WAITERS",
+        ),
+        (
+            "How long does a background worker sleep between rounds of activity by default?",
+            "200 milliseconds",
+        ),
+        ("What is the default value of work_buffer?", "4MB"),
+    ],
+)
 def test_the_best_unit_leads_with_the_asked_fact(question, fact):
     html = SPHINX_LOCKS if "lock" in question else DOCBOOK_TUNING
     page = render_html(html, "local://docs/page.html")
@@ -123,36 +146,59 @@ def test_answer_kinds_of_documentation_questions():
     assert answer_kind("Which exception does it raise on invalid input?") == "error"
     assert answer_kind("Which constant in the re module means no flags?") == "code"
     assert answer_kind("Which port does it listen on?") == "number"
-    assert answer_kind("What does the SyntaxError message say when a brace is unmatched?") == \
-        "message"
+    assert (
+        answer_kind("What does the SyntaxError message say when a brace is unmatched?") == "message"
+    )
 
 
 def test_first_sentence_of_scoring_is_the_lead():
-    assert first_sentence("The default is 3 seconds. Setting it to 0 disables. [1]") == \
-        "The default is 3 seconds."
+    assert (
+        first_sentence("The default is 3 seconds. Setting it to 0 disables. [1]")
+        == "The default is 3 seconds."
+    )
 
 
 def test_a_wrapped_line_starting_with_a_number_is_no_list_item():
-    lines = ["Dynamite is an explosive made of nitroglycerin, sorbents, and stabilizers. It was "
-             "invented by the",
-             "Swedish chemist and engineer 【0†Alfred Nobel】 in Geesthacht, Northern Germany, and "
-             "was patented in",
-             "1867. It rapidly gained wide-scale use as a more robust alternative to black powder."]
-    assert ("It was invented by the Swedish chemist and engineer Alfred Nobel in Geesthacht, "
-            "Northern Germany, and was patented in 1867." in units(lines))
+    lines = [
+        "Dynamite is an explosive made of nitroglycerin, sorbents, and stabilizers. It was "
+        "invented by the",
+        "Swedish chemist and engineer 【0†Alfred Nobel】 in Geesthacht, Northern Germany, and "
+        "was patented in",
+        "1867. It rapidly gained wide-scale use as a more robust alternative to black powder.",
+    ]
+    assert (
+        "It was invented by the Swedish chemist and engineer Alfred Nobel in Geesthacht, "
+        "Northern Germany, and was patented in 1867." in units(lines)
+    )
 
 
 def test_the_last_sentence_and_not_a_leading_clause_says_what_is_asked():
-    assert answer_kind("Some copies were found in the library of a king. Whose favoured heir was "
-                       "he when he came to the throne?") == "person"
-    assert answer_kind("When Python works out a line's indentation, tabs are expanded to a "
-                       "multiple of what number?") == "number"
+    assert (
+        answer_kind(
+            "Some copies were found in the library of a king. Whose favoured heir was "
+            "he when he came to the throne?"
+        )
+        == "person"
+    )
+    assert (
+        answer_kind(
+            "When Python works out a line's indentation, tabs are expanded to a "
+            "multiple of what number?"
+        )
+        == "number"
+    )
 
 
 def test_stems_agree_across_inflections_and_spellings():
     from webqa.terms import stem
 
-    for a, b in [("timeslices", "timeslice"), ("running", "run"), ("favoured", "favored"),
-                 ("matches", "match"), ("studies", "study"), ("walked", "walk")]:
+    for a, b in [
+        ("timeslices", "timeslice"),
+        ("running", "run"),
+        ("favoured", "favored"),
+        ("matches", "match"),
+        ("studies", "study"),
+        ("walked", "walk"),
+    ]:
         assert stem(a) == stem(b), (a, b)
     assert stem("class") == "class" and stem("status") == "status"

@@ -65,8 +65,9 @@ def test_wrapping_keeps_markers_whole_and_width():
 
 def test_page_without_main_uses_extractor_and_never_raw_html():
     body = "<p>" + "Lighthouses guide ships safely into harbours at night. " * 20 + "</p>"
-    html = (f"<html><body><div class='menu'><a href='/x'>Home</a></div><div>{body}</div>"
-            "</body></html>")
+    html = (
+        f"<html><body><div class='menu'><a href='/x'>Home</a></div><div>{body}</div></body></html>"
+    )
     page = render_html(html, URL)
     text = "\n".join(page.lines)
     assert "Lighthouses guide ships" in text
@@ -151,8 +152,10 @@ def test_page_that_is_a_list_of_links_keeps_its_links():
 
 def test_one_long_token_is_hard_wrapped_in_bounded_time():
     token = "x" * 5_000_000
-    for render in (lambda: render_text(token, "local://site/a.txt"),
-                   lambda: render_html(f"<html><body><p>{token}</p></body></html>", URL)):
+    for render in (
+        lambda: render_text(token, "local://site/a.txt"),
+        lambda: render_html(f"<html><body><p>{token}</p></body></html>", URL),
+    ):
         started = time.perf_counter()
         page = render()
         assert time.perf_counter() - started < 5
@@ -185,8 +188,11 @@ def test_observation_markers_in_page_text_are_neutralised():
 def test_surrogates_and_nul_never_reach_the_page():
     import json
 
-    page = render_html("<main><p>a&#0;b &#xD800; c\x00d\ud83d e</p><p>&#1;</p></main>", URL,
-                       title="bad\ud800\x00 title")
+    page = render_html(
+        "<main><p>a&#0;b &#xD800; c\x00d\ud83d e</p><p>&#1;</p></main>",
+        URL,
+        title="bad\ud800\x00 title",
+    )
     text = render_text("x\ud800y\x00z", "local://a.txt", title="t\udfff")
     for p in (page, text):
         json.dumps(p.to_dict(), ensure_ascii=False).encode("utf-8")  # raises on a surrogate

@@ -15,17 +15,25 @@ print("\\n".join(page.lines))
 
 
 def _render(html: str) -> tuple[bool, str]:
-    out = subprocess.run([sys.executable, "-c", PROBE], input=html, capture_output=True,
-                         text=True, check=True, timeout=60).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        input=html,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
     used, _, text = out.partition("\n")
     return used == "True", text
 
 
 def test_a_page_of_plain_prose_is_shown_whole_without_the_extractor():
-    html = ("<html><head><title>Crab Nebula</title></head><body><h1>Crab Nebula</h1>"
-            "<p><i>Supernova remnant</i></p><p>The nebula was discovered by English astronomer "
-            "<a href='Bevis.html'>John Bevis</a> in 1731.</p><ul><li>Taurus</li></ul>"
-            "<p>Topic: Physical sciences</p></body></html>")
+    html = (
+        "<html><head><title>Crab Nebula</title></head><body><h1>Crab Nebula</h1>"
+        "<p><i>Supernova remnant</i></p><p>The nebula was discovered by English astronomer "
+        "<a href='Bevis.html'>John Bevis</a> in 1731.</p><ul><li>Taurus</li></ul>"
+        "<p>Topic: Physical sciences</p></body></html>"
+    )
     used, text = _render(html)
     assert not used
     assert "discovered by English astronomer" in text and "Topic: Physical sciences" in text

@@ -80,7 +80,7 @@ def test_sphinx_page_keeps_code_lines_links_and_anchors_without_chrome():
         "```",
         ">>> import json",
         ">>> json.dumps(['foo', {'bar': ('baz', None)}])",
-        "'[\"foo\", {\"bar\": [\"baz\", null]}]'",
+        '\'["foo", {"bar": ["baz", null]}]\'',
         "```",
         "",
         "## Basic Usage",
@@ -139,8 +139,11 @@ def test_wikipedia_article_infobox_without_hidden_text_and_rating_as_text():
 
 def _index_page(sections: int = 12, links: int = 50, intro: int = 20) -> str:
     prose = "Each article is the lead section of its page, as the editors keep it. " * intro
-    parts = ["<html><head><title>Vital articles: index</title></head><body>",
-             "<h1>Vital articles: index</h1>", f"<p>Articles grouped by topic. {prose}</p><ul>"]
+    parts = [
+        "<html><head><title>Vital articles: index</title></head><body>",
+        "<h1>Vital articles: index</h1>",
+        f"<p>Articles grouped by topic. {prose}</p><ul>",
+    ]
     parts += [f'<li><a href="#t{k}">Topic {k}</a> ({links})</li>' for k in range(sections)]
     parts.append("</ul>")
     for k in range(sections):
@@ -162,8 +165,9 @@ def test_link_list_index_page_loses_no_section():
 
 
 def test_a_cut_article_says_so():
-    menu = "".join(f'<div class="m"><a href="/m{i}">Menu entry number {i}</a></div>'
-                   for i in range(40))
+    menu = "".join(
+        f'<div class="m"><a href="/m{i}">Menu entry number {i}</a></div>' for i in range(40)
+    )
     body = "<p>" + "Lighthouses guide ships safely into harbours at night. " * 30 + "</p>"
     html = f"<html><body><div>{menu}</div><div>{body}</div></body></html>"
     page = render_html(html, "https://e.org/x")
@@ -176,9 +180,11 @@ def test_quoted_table_row_reads_with_its_headers():
     <tr><td><code>+</code></td><td><p>Addition</p><p>also of intervals</p></td></tr>
     <tr><td><code>-</code></td><td>Subtraction<br>or negation</td></tr></table></main>"""
     page = render_html(html, "https://e.org/ops")
-    assert page.lines == ["Operator | Description",
-                          "Operator: + | Description: Addition; also of intervals",
-                          "Operator: - | Description: Subtraction; or negation"]
+    assert page.lines == [
+        "Operator | Description",
+        "Operator: + | Description: Addition; also of intervals",
+        "Operator: - | Description: Subtraction; or negation",
+    ]
     span = PageMatcher(page).quote("Operator: - | Description: Subtraction")
     assert span is not None and span.line_start == span.line_end == 2
 
@@ -186,15 +192,23 @@ def test_quoted_table_row_reads_with_its_headers():
 def test_preformatted_text_keeps_lines_and_indentation():
     html = "<main><p>A struct:</p><pre>struct s {\n\tint a;\n    char *b;\n};</pre></main>"
     page = render_html(html, "https://e.org/c", width=40)
-    assert page.lines == ["A struct:", "```", "struct s {", "        int a;", "    char *b;",
-                          "};", "```"]
+    assert page.lines == [
+        "A struct:",
+        "```",
+        "struct s {",
+        "        int a;",
+        "    char *b;",
+        "};",
+        "```",
+    ]
 
 
 def test_stray_spaces_before_punctuation_are_removed():
     html = """<main><p>Kinsaku <sup class="reference">[1]</sup>, later <script>x()</script>.
     He ( <span class="noprint">x</span>) left ; then .NET stayed.</p></main>"""
     assert render_html(html, "https://e.org/k").lines == [
-        "Kinsaku, later. He () left; then .NET stayed."]
+        "Kinsaku, later. He () left; then .NET stayed."
+    ]
 
 
 def test_render_of_a_large_index_is_bounded():
@@ -206,10 +220,12 @@ def test_render_of_a_large_index_is_bounded():
 
 def test_wide_table_repeats_its_header_instead_of_labelling_cells():
     head = "".join(f"<th>Column {i}</th>" for i in range(10))
-    rows = "".join("<tr>" + "".join(f"<td>{r}.{i}</td>" for i in range(10)) + "</tr>"
-                   for r in range(45))
-    page = render_html(f"<main><table><tr>{head}</tr>{rows}</table></main>", "https://e.org/t",
-                       width=200)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{r}.{i}</td>" for i in range(10)) + "</tr>" for r in range(45)
+    )
+    page = render_html(
+        f"<main><table><tr>{head}</tr>{rows}</table></main>", "https://e.org/t", width=200
+    )
     header = " | ".join(f"Column {i}" for i in range(10))
     assert [i for i, line in enumerate(page.lines) if line == header] == [0, 21, 42]
     assert page.lines[1] == " | ".join(f"0.{i}" for i in range(10))
@@ -218,10 +234,31 @@ def test_wide_table_repeats_its_header_instead_of_labelling_cells():
 def test_markdown_and_plain_text_code_keep_their_lines():
     from webqa.render import render_text
 
-    md = ("# T\n\nIntro text.\n\n```python\ndef f(x):\n    return x\n\n\nprint(f(1))\n```\n\n"
-          "After.\n\n    indented code\n      more\n\nEnd.")
+    md = (
+        "# T\n\nIntro text.\n\n```python\ndef f(x):\n    return x\n\n\nprint(f(1))\n```\n\n"
+        "After.\n\n    indented code\n      more\n\nEnd."
+    )
     assert render_text(md, "local://a.md", markdown=True).lines == [
-        "# T", "", "Intro text.", "", "```", "def f(x):", "    return x", "", "", "print(f(1))",
-        "```", "", "After.", "", "```", "indented code", "  more", "```", "", "End."]
+        "# T",
+        "",
+        "Intro text.",
+        "",
+        "```",
+        "def f(x):",
+        "    return x",
+        "",
+        "",
+        "print(f(1))",
+        "```",
+        "",
+        "After.",
+        "",
+        "```",
+        "indented code",
+        "  more",
+        "```",
+        "",
+        "End.",
+    ]
     plain = render_text("Prose line one\nwrapped here.\n\ndef f(x):\n\treturn x\n", "local://a.txt")
     assert plain.lines == ["Prose line one wrapped here.", "", "def f(x):", "        return x"]

@@ -29,8 +29,12 @@ from webqa.tracetools import replay
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "demos" / "solar-system"
 Q = "When was the Pharos of Alexandria completed?"
-SCRIPT = ["Search Pharos Alexandria", "Clicked on link 0",
-          "Quote: It was completed around 280 BC.", "End: Answer"]
+SCRIPT = [
+    "Search Pharos Alexandria",
+    "Clicked on link 0",
+    "Quote: It was completed around 280 BC.",
+    "End: Answer",
+]
 
 
 def memory_agent(policy, **kw):
@@ -53,10 +57,10 @@ def test_one_agent_runs_twice_with_the_same_result_and_two_traces(tmp_path):
 
 def test_one_extractive_policy_answers_the_same_question_twice():
     policy = ExtractivePolicy()
-    first = webqa.ask("Who discovered the planet Neptune?", corpus=DEMO, policy=policy,
-                      trace=False)
-    second = webqa.ask("Who discovered the planet Neptune?", corpus=DEMO, policy=policy,
-                       trace=False)
+    first = webqa.ask("Who discovered the planet Neptune?", corpus=DEMO, policy=policy, trace=False)
+    second = webqa.ask(
+        "Who discovered the planet Neptune?", corpus=DEMO, policy=policy, trace=False
+    )
     assert first.status == second.status == "answered"
     assert first.text == second.text
 
@@ -124,8 +128,14 @@ def test_an_engine_object_without_a_source_is_used_not_duckduckgo():
 
 def test_the_run_event_records_the_whole_configuration(tmp_path):
     trace = tmp_path / "t.jsonl"
-    webqa.ask("Who discovered the planet Neptune?", corpus=DEMO, trace=trace,
-              limits=Limits(window=10), max_actions=40, max_failures=5)
+    webqa.ask(
+        "Who discovered the planet Neptune?",
+        corpus=DEMO,
+        trace=trace,
+        limits=Limits(window=10),
+        max_actions=40,
+        max_failures=5,
+    )
     config = read_trace(trace)[0]["config"]
     assert config["policy"] == "extractive" and config["engine"].startswith("folder:")
     assert config["corpus"] == str(DEMO) and config["max_actions"] == 40
@@ -135,13 +145,40 @@ def test_the_run_event_records_the_whole_configuration(tmp_path):
 
 def test_browse_with_a_window_replays(tmp_path):
     trace = tmp_path / "browse.jsonl"
-    commands = "\n".join(["Search Neptune discovery", "Clicked on link 0", "Scrolled down 1",
-                          "Find in page: Galle", "Quote: Neptune was discovered on 23 September "
-                          "1846 by Johann Galle", "End: Answer", "Galle found it [1]."]) + "\n"
-    out = subprocess.run([sys.executable, "-m", "webqa.cli", "browse", "--corpus", str(DEMO),
-                          "--window", "10", "--trace", str(trace), "Who discovered Neptune?"],
-                         input=commands, capture_output=True, text=True, timeout=60,
-                         env={**os.environ, "WEBQA_HOME": str(tmp_path / "home")})
+    commands = (
+        "\n".join(
+            [
+                "Search Neptune discovery",
+                "Clicked on link 0",
+                "Scrolled down 1",
+                "Find in page: Galle",
+                "Quote: Neptune was discovered on 23 September 1846 by Johann Galle",
+                "End: Answer",
+                "Galle found it [1].",
+            ]
+        )
+        + "\n"
+    )
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "webqa.cli",
+            "browse",
+            "--corpus",
+            str(DEMO),
+            "--window",
+            "10",
+            "--trace",
+            str(trace),
+            "Who discovered Neptune?",
+        ],
+        input=commands,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "WEBQA_HOME": str(tmp_path / "home")},
+    )
     assert out.returncode == 0, out.stderr
     verdict = replay(load_trace(trace), run=lambda t: rerun(t.events))
     assert verdict.ok and verdict.total == 6, verdict.report()
@@ -171,11 +208,24 @@ def test_an_unexpected_exception_is_named_in_the_end_event(tmp_path):
 
 def test_sigterm_writes_the_end_event(tmp_path):
     trace = tmp_path / "t.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "webqa.cli", "browse", "--corpus", str(DEMO),
-                             "--trace", str(trace), "Who discovered Neptune?"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "WEBQA_HOME": str(tmp_path / "home")})
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "webqa.cli",
+            "browse",
+            "--corpus",
+            str(DEMO),
+            "--trace",
+            str(trace),
+            "Who discovered Neptune?",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "WEBQA_HOME": str(tmp_path / "home")},
+    )
     assert proc.stdin is not None
     proc.stdin.write("Search Neptune\n")
     proc.stdin.flush()
@@ -226,10 +276,12 @@ def test_the_question_mark_alone_does_not_burn_actions():
 
 @pytest.mark.parametrize("command", ["show", "replay", "export"])
 def test_trace_tools_refuse_a_file_that_is_not_a_trace(command, tmp_path):
-    args = [command, str(ROOT / "README.md")] + (["-o", str(tmp_path / "o.jsonl")]
-                                                 if command == "export" else [])
-    out = subprocess.run([sys.executable, "-m", "webqa.cli", *args], capture_output=True,
-                         text=True, timeout=60)
+    args = [command, str(ROOT / "README.md")] + (
+        ["-o", str(tmp_path / "o.jsonl")] if command == "export" else []
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "webqa.cli", *args], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 2 and "not a webqa trace" in out.stderr
 
 
@@ -239,8 +291,12 @@ def test_replay_of_an_interrupted_trace_gives_one_verdict(tmp_path):
     lines = trace.read_text().splitlines()
     cut = tmp_path / "cut.jsonl"
     cut.write_text("\n".join(lines[:-3]) + "\n")  # the run was killed: no answer, no end
-    out = subprocess.run([sys.executable, "-m", "webqa.cli", "replay", str(cut)],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "webqa.cli", "replay", str(cut)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "cut off" in out.stdout and "difference" not in out.stdout + out.stderr
 

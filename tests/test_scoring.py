@@ -25,8 +25,12 @@ def test_containment_is_whole_words_ignoring_case_accents_and_markers() -> None:
 
 def test_sentences_split_at_ends_not_at_initials_or_abbreviations() -> None:
     text = "J. S. Bach wrote it in 1723.[1] Dr. Who was not there! Was it 8000? Yes [2]."
-    assert sentences(text) == ["J. S. Bach wrote it in 1723.", "Dr. Who was not there!",
-                               "Was it 8000?", "Yes."]
+    assert sentences(text) == [
+        "J. S. Bach wrote it in 1723.",
+        "Dr. Who was not there!",
+        "Was it 8000?",
+        "Yes.",
+    ]
     assert first_sentence("") == ""
     assert first_sentence("No end") == "No end"
 

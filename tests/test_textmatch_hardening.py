@@ -42,8 +42,9 @@ def test_overlapping_starts_are_all_seen():
 
 
 def test_diacritics_and_hyphens_fold():
-    text = matcher(["He was signed by Ahmet Ertegün, later of Atlantic.",
-                    "Jean-Paul Sartre wrote."])
+    text = matcher(
+        ["He was signed by Ahmet Ertegün, later of Atlantic.", "Jean-Paul Sartre wrote."]
+    )
     assert text.quote("signed by Ahmet Ertegun").text == "signed by Ahmet Ertegün"
     assert text.quote("Jean Paul Sartre").text == "Jean-Paul Sartre"
     assert text.quote("jeanpaul sartre").text == "Jean-Paul Sartre"
@@ -97,10 +98,14 @@ def test_quote_stopping_where_a_list_item_wraps_ends_at_its_sentence():
 def test_a_wrapped_line_that_starts_with_a_year_is_not_a_list_item():
     from webqa.records import Page
 
-    line1 = ("Alexander Graham Bell was granted the first patent for a working telephone "
-             "in the spring of")
+    line1 = (
+        "Alexander Graham Bell was granted the first patent for a working telephone "
+        "in the spring of"
+    )
     lines = [line1, "1876. It rapidly spread across the country.", "", "1. A real item."]
     matcher = PageMatcher(Page("u", "https://e.org/p", "T", lines))
-    span = matcher.quote("Alexander Graham Bell was granted the first patent for a working "
-                         "telephone in the spring of")
+    span = matcher.quote(
+        "Alexander Graham Bell was granted the first patent for a working "
+        "telephone in the spring of"
+    )
     assert span is not None and span.extended and span.text.endswith("in the spring of 1876.")

@@ -28,38 +28,69 @@ from webqa.tracetools import replay
 
 DEMO = Path(__file__).resolve().parent.parent / "demos" / "solar-system"
 Q = "Who discovered Neptune?"
-EVIDENCE = ("Neptune was discovered on 23 September 1846 by Johann Galle at the Berlin "
-            "Observatory, using predictions by Urbain Le Verrier.")
+EVIDENCE = (
+    "Neptune was discovered on 23 September 1846 by Johann Galle at the Berlin "
+    "Observatory, using predictions by Urbain Le Verrier."
+)
 
 
 def call(name, args):
     return ("tool_calls", [(name, args if isinstance(args, str) else json.dumps(args))])
 
 
-GOOD = [call("search", {"query": "Neptune discovered"}), call("click", {"link": 0}),
-        call("find", {"text": "discovered"}), call("quote", {"text": EVIDENCE}),
-        call("answer", {}), "Johann Galle discovered Neptune [1]."]
+GOOD = [
+    call("search", {"query": "Neptune discovered"}),
+    call("click", {"link": 0}),
+    call("find", {"text": "discovered"}),
+    call("quote", {"text": EVIDENCE}),
+    call("answer", {}),
+    "Johann Galle discovered Neptune [1].",
+]
 
 
 def session(server, tmp_path, **kw):
-    return Session(corpus=DEMO, base_url=server.url, model="m", protocol="tools",
-                   trace=tmp_path / "run.jsonl", timeout=10, **kw)
+    return Session(
+        corpus=DEMO,
+        base_url=server.url,
+        model="m",
+        protocol="tools",
+        trace=tmp_path / "run.jsonl",
+        timeout=10,
+        **kw,
+    )
 
 
 def completion(*calls, text=""):
-    return Completion(text, 0, 0, "tool_calls",
-                      tool_calls=[ToolCall(f"c{i}", n, a) for i, (n, a) in enumerate(calls)])
+    return Completion(
+        text,
+        0,
+        0,
+        "tool_calls",
+        tool_calls=[ToolCall(f"c{i}", n, a) for i, (n, a) in enumerate(calls)],
+    )
 
 
 # -- schemas ---------------------------------------------------------------------------------
+
 
 def test_every_command_is_a_tool_and_every_tool_is_described():
     kinds = {k for tool in TOOLS for k in tool.kinds}
     assert kinds == {spec.kind for spec in SPECS}
     schemas = tool_schemas()
     names = [s["function"]["name"] for s in schemas]
-    assert names == ["search", "click", "open", "find", "quote", "unquote", "scroll", "top",
-                     "back", "answer", "refuse"]
+    assert names == [
+        "search",
+        "click",
+        "open",
+        "find",
+        "quote",
+        "unquote",
+        "scroll",
+        "top",
+        "back",
+        "answer",
+        "refuse",
+    ]
     for s in schemas:
         assert s["type"] == "function" and s["function"]["description"]
         params = s["function"]["parameters"]
@@ -89,22 +120,25 @@ def test_forgiving_where_models_are_sloppy():
     assert parse_tool_call("refuse", '{"reason": "Nonsense"}') == Command("end", "nonsense")
 
 
-@pytest.mark.parametrize("name, args, words", [
-    ("fly", "{}", "There is no tool 'fly'; the tools are search, click"),
-    ("click", "{}", "click needs the argument 'link'"),
-    ("click", '{"link": true}', "'link' of click must be a whole number (got true)"),
-    ("click", '{"link": "third"}', "must be a whole number (got \"third\")"),
-    ("click", '{"link": -1}', "must be a whole number"),
-    ("search", '{"query": ""}', "search needs the argument 'query'"),
-    ("search", '{"query": ["a"]}', "'query' of search must be a string"),
-    ("search", '{"q": "x"}', "search takes no argument 'q' (it takes query)"),
-    ("search", "[1, 2]", "not a JSON object (got a JSON list)"),
-    ("search", '{"query": "x"', "The arguments of search are not a JSON object"),
-    ("scroll", '{"direction": "left"}', "must be one of down, up (got \"left\")"),
-    ("scroll", '{"direction": "down", "screens": 9}', "must be one of 1, 2, 3 (got 9)"),
-    ("refuse", '{"reason": "answer"}', "must be one of nonsense, controversial"),
-    ("top", '{"x": 1}', "top takes no argument 'x' (it takes no arguments)"),
-])
+@pytest.mark.parametrize(
+    "name, args, words",
+    [
+        ("fly", "{}", "There is no tool 'fly'; the tools are search, click"),
+        ("click", "{}", "click needs the argument 'link'"),
+        ("click", '{"link": true}', "'link' of click must be a whole number (got true)"),
+        ("click", '{"link": "third"}', 'must be a whole number (got "third")'),
+        ("click", '{"link": -1}', "must be a whole number"),
+        ("search", '{"query": ""}', "search needs the argument 'query'"),
+        ("search", '{"query": ["a"]}', "'query' of search must be a string"),
+        ("search", '{"q": "x"}', "search takes no argument 'q' (it takes query)"),
+        ("search", "[1, 2]", "not a JSON object (got a JSON list)"),
+        ("search", '{"query": "x"', "The arguments of search are not a JSON object"),
+        ("scroll", '{"direction": "left"}', 'must be one of down, up (got "left")'),
+        ("scroll", '{"direction": "down", "screens": 9}', "must be one of 1, 2, 3 (got 9)"),
+        ("refuse", '{"reason": "answer"}', "must be one of nonsense, controversial"),
+        ("top", '{"x": 1}', "top takes no argument 'x' (it takes no arguments)"),
+    ],
+)
 def test_calls_that_fail_the_schema_say_what_is_wrong(name, args, words):
     with pytest.raises(FormatError) as err:
         parse_tool_call(name, args)
@@ -148,6 +182,7 @@ def test_canonical_text_reads_back_to_the_same_command():
 
 # -- whole runs ------------------------------------------------------------------------------
 
+
 def test_tools_run_answers_with_verbatim_citation_and_bounded_prompt(tmp_path):
     with ChatServer(GOOD) as server, session(server, tmp_path) as s:
         answer = s.ask(Q)
@@ -167,18 +202,30 @@ def test_tools_run_answers_with_verbatim_citation_and_bounded_prompt(tmp_path):
     trace = load_trace(answer.trace_path)
     assert trace.run["config"]["protocol"] == "tools" and trace.complete
     assert [e["command"] for e in trace.steps] == [
-        "Search Neptune discovered", "Clicked on link 0", "Find in page: discovered",
-        f"Quote: {EVIDENCE}", "End: Answer"]
+        "Search Neptune discovered",
+        "Clicked on link 0",
+        "Find in page: discovered",
+        f"Quote: {EVIDENCE}",
+        "End: Answer",
+    ]
     assert replay(trace).ok
 
 
 def test_malformed_calls_are_invalid_actions_and_the_run_goes_on(tmp_path):
-    script = [("tool_calls", []), "Search Neptune", call("fly", {}),
-              ("tool_calls", [("search", "{}"), ("back", "{}")]), call("click", '{"link": 99}'),
-              call("search", {"query": "Neptune discovered"}), call("click", {"link": "x"}),
-              call("click", {"link": 0}), call("quote", {"text": "Neptune is made of cheese."}),
-              call("quote", {"text": EVIDENCE}), call("answer", {}),
-              "Galle [1]."]
+    script = [
+        ("tool_calls", []),
+        "Search Neptune",
+        call("fly", {}),
+        ("tool_calls", [("search", "{}"), ("back", "{}")]),
+        call("click", '{"link": 99}'),
+        call("search", {"query": "Neptune discovered"}),
+        call("click", {"link": "x"}),
+        call("click", {"link": 0}),
+        call("quote", {"text": "Neptune is made of cheese."}),
+        call("quote", {"text": EVIDENCE}),
+        call("answer", {}),
+        "Galle [1].",
+    ]
     with ChatServer(script) as server, session(server, tmp_path) as s:
         answer = s.ask(Q)
     assert answer.status == "answered" and answer.citations[0].quote == EVIDENCE
@@ -186,9 +233,11 @@ def test_malformed_calls_are_invalid_actions_and_the_run_goes_on(tmp_path):
     trace = load_trace(answer.trace_path)
     steps = trace.steps
     actions = [e["action"].splitlines()[0] for e in steps]
-    assert actions[0] == f"{FAILED_CALL_PREFIX}The reply called no tool; call exactly one " \
-        "tool per turn (search, click, open, find, quote, unquote, scroll, top, back, answer, " \
+    assert (
+        actions[0] == f"{FAILED_CALL_PREFIX}The reply called no tool; call exactly one "
+        "tool per turn (search, click, open, find, quote, unquote, scroll, top, back, answer, "
         "refuse)."
+    )
     assert "called no tool" in actions[1]  # text instead of a call is not a call
     assert "There is no tool 'fly'" in actions[2]
     assert "called 2 tools at once" in actions[3]
@@ -204,7 +253,11 @@ def test_malformed_calls_are_invalid_actions_and_the_run_goes_on(tmp_path):
     assert replay(trace).ok
     rows = tool_call_examples(trace)
     assert [r["messages"][2]["tool_calls"][0]["function"]["name"] for r in rows] == [
-        "search", "click", "quote", "answer"]
+        "search",
+        "click",
+        "quote",
+        "answer",
+    ]
 
 
 def test_export_rows_are_openai_tool_call_chat_format(tmp_path):
@@ -260,8 +313,23 @@ def test_cli_ask_with_the_tools_protocol_answers_and_sends_tools(tmp_path, capsy
 
     trace = tmp_path / "t.jsonl"
     with ChatServer(GOOD) as server:
-        code = main(["ask", "--protocol", "tools", "--corpus", str(DEMO), "--base-url",
-                     server.url, "--model", "m", "--trace", str(trace), "-q", Q])
+        code = main(
+            [
+                "ask",
+                "--protocol",
+                "tools",
+                "--corpus",
+                str(DEMO),
+                "--base-url",
+                server.url,
+                "--model",
+                "m",
+                "--trace",
+                str(trace),
+                "-q",
+                Q,
+            ]
+        )
         first = server.requests[0]
     assert code == 0 and "tools" in first
     assert load_trace(trace).run["config"]["protocol"] == "tools"

@@ -482,9 +482,11 @@ def _eval_dir(tmp_path: Path) -> Path:
     from webqa.batch import Item
     from webqa.evaluate import evaluate
 
-    items = [Item("Who discovered the planet Neptune?", "n", ["Johann Galle"]),
-             Item("Who discovered the planet Neptune?", "w", ["Isaac Newton"]),
-             Item("What is the boiling point of unobtainium?", "x", ["12 K"])]
+    items = [
+        Item("Who discovered the planet Neptune?", "n", ["Johann Galle"]),
+        Item("Who discovered the planet Neptune?", "w", ["Isaac Newton"]),
+        Item("What is the boiling point of unobtainium?", "x", ["12 K"]),
+    ]
     evaluate(items, tmp_path / "run", corpus=SOLAR, policy="extractive", max_actions=15)
     return tmp_path / "run"
 
@@ -506,7 +508,8 @@ def test_export_sft_filters_by_status_and_correctness(tmp_path):
     assert other.examples == 0 and other.traces_left_out == 3
     answered = export_examples(traces, tmp_path / "a.jsonl", status=["answered"])
     assert "answered" in statuses and answered.traces_left_out == sum(
-        load_trace(t).end["status"] != "answered" for t in traces)
+        load_trace(t).end["status"] != "answered" for t in traces
+    )
     for name, report in (("all", everything), ("c", correct), ("a", answered)):
         lines = (tmp_path / f"{name}.jsonl").read_text().splitlines()
         assert len(lines) == report.examples > 0
@@ -523,8 +526,12 @@ def _comparisons(tmp_path: Path) -> Path:
     run = _eval_dir(tmp_path)
     a = side_from_trace(run / "traces" / "n.jsonl")
     b = side_from_trace(run / "traces" / "w.jsonl")
-    rows = [comparison(a, b, 0.5), comparison(b, a, -1.0), comparison(a, b, 0.0),
-            comparison(a, b, None, judge="model m", error="nonsense twice")]
+    rows = [
+        comparison(a, b, 0.5),
+        comparison(b, a, -1.0),
+        comparison(a, b, 0.0),
+        comparison(a, b, None, judge="model m", error="nonsense twice"),
+    ]
     path = tmp_path / "comparisons.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows) + "{broken\n")
     return path

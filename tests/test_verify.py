@@ -19,15 +19,20 @@ def test_answer_checked_against_its_source_and_trace(tmp_path):
     corpus = MemoryCorpus(SITE)
     trace = tmp_path / "t.jsonl"
     script = ["Open " + URL, "Quote: It was completed around 280 BC.", "End: Answer"]
-    answer = Agent(ScriptedPolicy(script, "280 BC [1]."), WebLoader(corpus, corpus),
-                   trace=trace).run("When?")
+    answer = Agent(
+        ScriptedPolicy(script, "280 BC [1]."), WebLoader(corpus, corpus), trace=trace
+    ).run("When?")
     assert [c.verbatim for c in verify_citations(answer, corpus)] == [True]
     assert [c.verbatim for c in verify_citations(trace)] == [True]
 
-    forged = Answer("q", "x [1]", [Citation(1, URL, "Pharos", "It was completed around 300 BC.")], "answered")
+    forged = Answer(
+        "q", "x [1]", [Citation(1, URL, "Pharos", "It was completed around 300 BC.")], "answered"
+    )
     check = verify_citations(forged, corpus)[0]
     assert not check.verbatim and check.reason == "not on the page"
-    gone = Answer("q", "x [1]", [Citation(1, "https://example.org/none", "None", "Hi there.")], "answered")
+    gone = Answer(
+        "q", "x [1]", [Citation(1, "https://example.org/none", "None", "Hi there.")], "answered"
+    )
     assert "not in this corpus" in (verify_citations(gone, corpus)[0].reason or "")
 
     events = [json.loads(line) for line in trace.read_text().splitlines()]

@@ -62,16 +62,29 @@ def _render(html: str, tmp_path: Path) -> dict:
     page = tmp_path / "trace.html"
     page.write_text(html.replace("</body>", PROBE + "</body>"), encoding="utf-8")
     done = subprocess.run(
-        [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-         "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
-         "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=50)
+        [
+            _chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=50,
+    )
     dom = done.stdout
     start = dom.find('<pre id="verdict">')
     assert start >= 0, f"the probe did not run: {done.stderr[-2000:]}"
-    text = dom[start + len('<pre id="verdict">'):dom.index("</pre>", start)]
-    return json.loads(text.replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<")
-                      .replace("&gt;", ">"))
+    text = dom[start + len('<pre id="verdict">') : dom.index("</pre>", start)]
+    return json.loads(
+        text.replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+    )
 
 
 def _events(path: Path) -> list[dict]:
@@ -84,8 +97,9 @@ def test_a_finished_run_renders_as_a_reviewable_page(tmp_path):
     assert v["links"] > 5 and v["dead"] == []
     assert v["markers"] and all(h.startswith("#ref-") for h in v["markers"])
     assert v["cited"] and v["uncited"] and v["cited"] != v["uncited"]
-    assert v["marks"] >= 1 and all(b not in ("rgba(0, 0, 0, 0)", "transparent")
-                                   for b in v["markBackgrounds"])
+    assert v["marks"] >= 1 and all(
+        b not in ("rgba(0, 0, 0, 0)", "transparent") for b in v["markBackgrounds"]
+    )
     assert v["brackets"] == 0
     assert v["obsLabel"] and v["usageRows"] >= 3
     assert "answered" in v["status"]
@@ -93,8 +107,11 @@ def test_a_finished_run_renders_as_a_reviewable_page(tmp_path):
 
 def test_an_interrupted_run_shows_the_quotes_it_had(tmp_path):
     events = _events(MOON)
-    last_quote = max(i for i, e in enumerate(events)
-                     if e.get("type") == "step" and str(e.get("command", "")).startswith("Quote"))
+    last_quote = max(
+        i
+        for i, e in enumerate(events)
+        if e.get("type") == "step" and str(e.get("command", "")).startswith("Quote")
+    )
     cut = events[: last_quote + 1]
     v = _render(trace_html(check_events(cut)), tmp_path)
     assert v["quotes"] >= 1 and v["dead"] == [] and v["brackets"] == 0

@@ -68,15 +68,36 @@ def test_word_starts_finds_what_the_case_blind_pattern_finds():
     from webqa.corpus.zimsearch import word_starts
 
     rng = random.Random(5)
-    alphabet = ["ray", "Ray", "RAYS", "char", "Charles", "_x", "é", "É", "1958", " ", " ", ",",
-                "-", "ß", "İ", "radi", "o", "stad"]
+    alphabet = [
+        "ray",
+        "Ray",
+        "RAYS",
+        "char",
+        "Charles",
+        "_x",
+        "é",
+        "É",
+        "1958",
+        " ",
+        " ",
+        ",",
+        "-",
+        "ß",
+        "İ",
+        "radi",
+        "o",
+        "stad",
+    ]
     for _ in range(300):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
-        keys = rng.sample(["ray", "char", "charl", "radio", "stad", "é", "1958", "o"],
-                          rng.randint(1, 4))
+        keys = rng.sample(
+            ["ray", "char", "charl", "radio", "stad", "é", "1958", "o"], rng.randint(1, 4)
+        )
         alts = "|".join(re.escape(k) for k in sorted(keys, key=len, reverse=True))
-        expected = [(m.start(), m.group(1).lower()) for m in
-                    re.finditer(r"\b(" + alts + r")\w*", text, re.IGNORECASE)]
+        expected = [
+            (m.start(), m.group(1).lower())
+            for m in re.finditer(r"\b(" + alts + r")\w*", text, re.IGNORECASE)
+        ]
         assert word_starts(text, keys) == expected, (text, keys)
 
 

@@ -67,19 +67,36 @@ class StepInfo:
 class Agent:
     """Runs questions through a policy and a browser (see the module docstring)."""
 
-    def __init__(self, policy: Policy, loader: PageLoader, *, limits: Limits | None = None,
-                 max_actions: int = 100, max_failures: int = 10, trace: TraceTo = False,
-                 on_step: Callable[[StepInfo], None] | None = None,
-                 config: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        loader: PageLoader,
+        *,
+        limits: Limits | None = None,
+        max_actions: int = 100,
+        max_failures: int = 10,
+        trace: TraceTo = False,
+        on_step: Callable[[StepInfo], None] | None = None,
+        config: dict[str, Any] | None = None,
+    ) -> None:
         self.policy, self.loader = policy, loader
         self.limits = limits or Limits()
         self.max_actions, self.max_failures = max_actions, max_failures
         self.trace, self.on_step = trace, on_step
-        self.config = {**(config or {}), "max_actions": max_actions,
-                       "max_failures": max_failures, "limits": self.limits.__dict__}
+        self.config = {
+            **(config or {}),
+            "max_actions": max_actions,
+            "max_failures": max_failures,
+            "limits": self.limits.__dict__,
+        }
 
-    def run(self, question: str, *, trace: TraceTo | TraceWriter | None = None,
-            on_step: Callable[[StepInfo], None] | None = None) -> Answer:
+    def run(
+        self,
+        question: str,
+        *,
+        trace: TraceTo | TraceWriter | None = None,
+        on_step: Callable[[StepInfo], None] | None = None,
+    ) -> Answer:
         """Browse until the policy ends, a limit is hit or the LLM fails; then answer.
 
         ``trace`` overrides the agent's trace destination for this run.
@@ -108,8 +125,13 @@ class Run:
     and :meth:`step` per action, then :meth:`end` — so its trace is like any run's.
     """
 
-    def __init__(self, agent: Agent, question: str, trace: TraceWriter | None,
-                 on_step: Callable[[StepInfo], None] | None) -> None:
+    def __init__(
+        self,
+        agent: Agent,
+        question: str,
+        trace: TraceWriter | None,
+        on_step: Callable[[StepInfo], None] | None,
+    ) -> None:
         self.agent, self.question, self.trace, self.on_step = agent, question, trace, on_step
         self.browser = Browser(agent.loader, agent.limits, on_page=self._page_shown)
         self.usage = Usage()
@@ -122,8 +144,14 @@ class Run:
     def begin(self) -> None:
         """Start the clock and write the trace's ``run`` event."""
         self._started = time.monotonic()
-        self._event("run", format=FORMAT, question=self.question, config=self.agent.config,
-                    versions={"webqa": __version__}, started=time.time())
+        self._event(
+            "run",
+            format=FORMAT,
+            question=self.question,
+            config=self.agent.config,
+            versions={"webqa": __version__},
+            started=time.time(),
+        )
 
     def end(self, answer: Answer, **extra: Any) -> Answer:
         """Write the ``end`` event (with ``extra`` fields) and close the trace."""
@@ -152,8 +180,13 @@ class Run:
         except Exception as exc:  # a bug or a foreign error: end the run, say what it was
             log.exception("webqa: the run failed unexpectedly")
             answer = self._failed("error", f"internal error: {type(exc).__name__}: {exc}")
-            extra = {"exception": {"type": type(exc).__name__, "message": str(exc),
-                                   "traceback": traceback.format_exc(limit=20)}}
+            extra = {
+                "exception": {
+                    "type": type(exc).__name__,
+                    "message": str(exc),
+                    "traceback": traceback.format_exc(limit=20),
+                }
+            }
         finally:
             self.end(answer, **extra)
         return answer
@@ -177,12 +210,22 @@ class Run:
 
     def observe(self) -> Observation:
         """What the policy sees now."""
-        return observe(self.question, self.browser, self.past,
-                       self.agent.max_actions - self.usage.actions,
-                       self.outcomes[-1] if self.outcomes else None)
+        return observe(
+            self.question,
+            self.browser,
+            self.past,
+            self.agent.max_actions - self.usage.actions,
+            self.outcomes[-1] if self.outcomes else None,
+        )
 
-    def step(self, reply: Reply, observation: str, *, command: Command | ActionError | None = None,
-             started: float | None = None) -> Outcome:
+    def step(
+        self,
+        reply: Reply,
+        observation: str,
+        *,
+        command: Command | ActionError | None = None,
+        started: float | None = None,
+    ) -> Outcome:
         """Carry out one action and record it (counters, past actions, the ``step`` event).
 
         The action is ``reply.text`` parsed, or ``command`` when the caller parsed it already
@@ -199,8 +242,9 @@ class Run:
         self._step(observation, reply, cmd, outcome, started)
         return outcome
 
-    def _execute(self, text: str, given: Command | ActionError | None
-                 ) -> tuple[Command | None, Outcome]:
+    def _execute(
+        self, text: str, given: Command | ActionError | None
+    ) -> tuple[Command | None, Outcome]:
         cmd = given if isinstance(given, Command) else None
         try:
             if isinstance(given, ActionError):
@@ -235,8 +279,9 @@ class Run:
         quotes, usage = self.browser.quotes, self.usage
         assert self.policy is not None
         if status == "refused":
-            return Answer(self.question, "", citations_for(quotes, set()), "refused", usage,
-                          refusal=reason)
+            return Answer(
+                self.question, "", citations_for(quotes, set()), "refused", usage, refusal=reason
+            )
         if status == "stuck":
             return self._failed("stuck", str(reason))
         if not quotes:
@@ -244,9 +289,15 @@ class Run:
             return Answer(self.question, "", [], final, usage, error=self._why_no_quotes())
         reply = self._ask_answer(quotes, None)
         text, cited, removed = check_markers(reply.text, len(quotes))
-        problem = (prompts.message("answer_bad_markers", removed=removed, count=len(quotes))
-                   if removed else prompts.message("answer_no_citation") if text and not cited
-                   else prompts.message("answer_empty") if not text else None)
+        problem = (
+            prompts.message("answer_bad_markers", removed=removed, count=len(quotes))
+            if removed
+            else prompts.message("answer_no_citation")
+            if text and not cited
+            else prompts.message("answer_empty")
+            if not text
+            else None
+        )
         if problem:  # one chance to fix it; the better of the two is kept
             try:
                 second = self._ask_answer(quotes, problem)
@@ -256,10 +307,22 @@ class Run:
                 fixed = check_markers(second.text, len(quotes))
                 if fixed[0] and (fixed[2], not fixed[1]) < (removed, not cited):
                     reply, (text, cited, removed) = second, fixed
-        answer = Answer(self.question, text, citations_for(quotes, cited), "answered", usage,
-                        removed_markers=removed)
-        self._event("answer", text=text, raw=reply.text, citations=answer.citations,
-                    removed_markers=removed, quotes=quotes)
+        answer = Answer(
+            self.question,
+            text,
+            citations_for(quotes, cited),
+            "answered",
+            usage,
+            removed_markers=removed,
+        )
+        self._event(
+            "answer",
+            text=text,
+            raw=reply.text,
+            citations=answer.citations,
+            removed_markers=removed,
+            quotes=quotes,
+        )
         return answer
 
     def _ask_answer(self, quotes: list[Quote], feedback: str | None) -> Reply:
@@ -270,8 +333,14 @@ class Run:
         return reply
 
     def _failed(self, status: Status, error: str) -> Answer:
-        return Answer(self.question, "", citations_for(self.browser.quotes, set()), status,
-                      self.usage, error=error)
+        return Answer(
+            self.question,
+            "",
+            citations_for(self.browser.quotes, set()),
+            status,
+            self.usage,
+            error=error,
+        )
 
     def _why_no_quotes(self) -> str:
         """Tell "nothing found" from "found, but nothing could be opened"."""
@@ -286,24 +355,37 @@ class Run:
             return f"{why}: every search came back empty"
         if fetches:
             n = len(fetches)
-            return (f"{why}: {n} page{'s' if n > 1 else ''} could not be opened "
-                    f"(last: {fetches[-1].reason})")
+            return (
+                f"{why}: {n} page{'s' if n > 1 else ''} could not be opened "
+                f"(last: {fetches[-1].reason})"
+            )
         return why
 
-    def _step(self, observation: str, reply: Reply, cmd: Command | None, outcome: Outcome,
-              started: float) -> None:
+    def _step(
+        self, observation: str, reply: Reply, cmd: Command | None, outcome: Outcome, started: float
+    ) -> None:
         n, left = self.usage.actions, self.agent.max_actions - self.usage.actions
         # An action past the argument limit was refused; its first part is enough to show what
         # it was, and a megabyte reply must not add a megabyte to the trace.
         text = reply.text
         kept = text if len(text) <= MAX_ACTION_CHARS else text[:MAX_ACTION_CHARS]
         extra = {} if kept is text else {"action_chars": len(text)}
-        self._event("step", n=n, observation=observation, action=kept, **extra,
-                    command=str(cmd) if cmd else None, result=outcome.summary(),
-                    error=outcome.error, outcome=outcome.to_dict(),
-                    ms=round((time.monotonic() - started) * 1000, 1),
-                    usage={"prompt_tokens": reply.prompt_tokens,
-                           "completion_tokens": reply.completion_tokens})
+        self._event(
+            "step",
+            n=n,
+            observation=observation,
+            action=kept,
+            **extra,
+            command=str(cmd) if cmd else None,
+            result=outcome.summary(),
+            error=outcome.error,
+            outcome=outcome.to_dict(),
+            ms=round((time.monotonic() - started) * 1000, 1),
+            usage={
+                "prompt_tokens": reply.prompt_tokens,
+                "completion_tokens": reply.completion_tokens,
+            },
+        )
         if self.on_step:
             self.on_step(StepInfo(n, self.shown[-1], outcome.error, left, outcome))
 
@@ -322,8 +404,11 @@ def _shown(cmd: Command | None, raw: str, outcome: Outcome) -> str:
         return clip(first, 100)
     if cmd.kind == "quote" and outcome.ok:
         words = cmd.arg.split()
-        return prompts.message("past_quote", n=outcome.quote,
-                               words=" ".join(words[:8]) + (" …" if len(words) > 8 else ""))
+        return prompts.message(
+            "past_quote",
+            n=outcome.quote,
+            words=" ".join(words[:8]) + (" …" if len(words) > 8 else ""),
+        )
     return clip(str(cmd), 100)
 
 

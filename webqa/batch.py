@@ -70,16 +70,24 @@ def read_question_file(path: str | Path) -> tuple[list[Item], list[str]]:
                 if not isinstance(golds, list):
                     raise ValueError("'answers' is not a list")
                 item = Item(question, str(row.get("id", number)), [str(a) for a in golds])
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError, RecursionError,
-                    AttributeError) as exc:
+            except (
+                json.JSONDecodeError,
+                KeyError,
+                TypeError,
+                ValueError,
+                RecursionError,
+                AttributeError,
+            ) as exc:
                 problems.append(f"{path}, line {number}: not a question object ({exc}); skipped")
                 continue
         else:
             item = Item(line, str(number))
         key = _safe(item.id)
         if key in first_line:
-            problems.append(f"{path}, line {number}: duplicate id {item.id!r} (first on line "
-                            f"{first_line[key]}); skipped")
+            problems.append(
+                f"{path}, line {number}: duplicate id {item.id!r} (first on line "
+                f"{first_line[key]}); skipped"
+            )
             continue
         first_line[key] = number
         items.append(item)
@@ -97,10 +105,15 @@ def read_questions(path: str | Path) -> list[Item]:
     return items
 
 
-def run_batch(items: list[Item], *, concurrency: int = 4, traces: str | Path | bool | None = None,
-              session: Session | None = None,
-              on_answer: Callable[[int, Item, Answer], None] | None = None,
-              **options: Any) -> list[Answer]:
+def run_batch(
+    items: list[Item],
+    *,
+    concurrency: int = 4,
+    traces: str | Path | bool | None = None,
+    session: Session | None = None,
+    on_answer: Callable[[int, Item, Answer], None] | None = None,
+    **options: Any,
+) -> list[Answer]:
     """Answer ``items`` with ``concurrency`` runs at a time; return the answers in input order.
 
     ``on_answer(index, item, answer)`` is called as each question finishes (in any order; see
@@ -120,8 +133,9 @@ def run_batch(items: list[Item], *, concurrency: int = 4, traces: str | Path | b
         folder.mkdir(parents=True, exist_ok=True)
 
     def trace_for(item: Item) -> Path | bool | None:
-        return folder / f"{_safe(item.id)}.jsonl" if folder else (
-            False if traces is False else None)
+        return (
+            folder / f"{_safe(item.id)}.jsonl" if folder else (False if traces is False else None)
+        )
 
     if session is None and concurrency > 1 and len(items) > 1 and _cpu_bound(options):
         return _run_processes(items, concurrency, trace_for, on_answer, options)
@@ -151,8 +165,7 @@ def _answer(session: Session, item: Item, trace: Path | bool | None) -> Answer:
         return Answer(item.question, "", [], "error", Usage(), error=str(exc))
     except Exception as exc:  # a bug in one run must not end the others
         log.error("webqa: question %r failed", item.id, exc_info=True)
-        return Answer(item.question, "", [], "error", Usage(),
-                      error=f"{type(exc).__name__}: {exc}")
+        return Answer(item.question, "", [], "error", Usage(), error=f"{type(exc).__name__}: {exc}")
 
 
 def _cpu_bound(options: dict[str, Any]) -> bool:
@@ -161,9 +174,13 @@ def _cpu_bound(options: dict[str, Any]) -> bool:
     ``fork`` hands a worker its options as they are (callbacks included)."""
     import multiprocessing
 
-    return (options.get("policy") == "extractive" and options.get("corpus") is not None
-            and options.get("engine") is None and options.get("source") is None
-            and "fork" in multiprocessing.get_all_start_methods())
+    return (
+        options.get("policy") == "extractive"
+        and options.get("corpus") is not None
+        and options.get("engine") is None
+        and options.get("source") is None
+        and "fork" in multiprocessing.get_all_start_methods()
+    )
 
 
 _WORKER_SESSION: Session | None = None
@@ -180,10 +197,13 @@ def _worker_answer(item: Item, trace: Path | bool | None) -> Answer:
     return _answer(_WORKER_SESSION, item, trace)
 
 
-def _run_processes(items: list[Item], concurrency: int,
-                   trace_for: Callable[[Item], Path | bool | None],
-                   on_answer: Callable[[int, Item, Answer], None] | None,
-                   options: dict[str, Any]) -> list[Answer]:
+def _run_processes(
+    items: list[Item],
+    concurrency: int,
+    trace_for: Callable[[Item], Path | bool | None],
+    on_answer: Callable[[int, Item, Answer], None] | None,
+    options: dict[str, Any],
+) -> list[Answer]:
     """:func:`run_batch` over worker processes, each with a session of its own; answers
     reach ``on_answer`` in this process, in the order they finish."""
     import multiprocessing
@@ -193,20 +213,31 @@ def _run_processes(items: list[Item], concurrency: int,
     Session(**options).close()
     workers = min(concurrency, len(items))
     # Forked workers inherit the options as they are: a notice callback needs no pickling.
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_start_worker, initargs=(options,))
+    pool = ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_start_worker,
+        initargs=(options,),
+    )
     answers: list[Answer | None] = [None] * len(items)
     try:
-        futures = {pool.submit(_worker_answer, item, trace_for(item)): i
-                   for i, item in enumerate(items)}
+        futures = {
+            pool.submit(_worker_answer, item, trace_for(item)): i for i, item in enumerate(items)
+        }
         for future in as_completed(futures):
             index = futures[future]
             try:
                 answer = future.result()
             except Exception as exc:  # a worker that died: this question fails, not the rest
                 log.error("webqa: question %r failed", items[index].id, exc_info=True)
-                answer = Answer(items[index].question, "", [], "error", Usage(),
-                                error=f"{type(exc).__name__}: {exc}")
+                answer = Answer(
+                    items[index].question,
+                    "",
+                    [],
+                    "error",
+                    Usage(),
+                    error=f"{type(exc).__name__}: {exc}",
+                )
             answers[index] = answer
             if on_answer:
                 on_answer(index, items[index], answer)

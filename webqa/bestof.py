@@ -42,9 +42,11 @@ SCORERS = ("support", "judge", "reward")
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])((?:\s*\[\d+\])*)\s+(?=[\"'(\[]?[A-Z0-9])")
 _MARK = re.compile(r"\[\d+\]")
-_STOP = set("a an and are as at be by did do does for from had has have how in is it its of on "
-            "or that the their this to was were what when where which who whom whose why with "
-            "i you he she they we his her".split())
+_STOP = set(
+    "a an and are as at be by did do does for from had has have how in is it its of on "
+    "or that the their this to was were what when where which who whom whose why with "
+    "i you he she they we his her".split()
+)
 
 
 @dataclass
@@ -64,8 +66,9 @@ class Choice:
 class _Scorer(Protocol):
     name: str
 
-    def scores(self, question: str, answers: Sequence[Answer],
-               traces: Sequence[Path]) -> tuple[list[float | None], list[dict[str, Any]]]: ...
+    def scores(
+        self, question: str, answers: Sequence[Answer], traces: Sequence[Path]
+    ) -> tuple[list[float | None], list[dict[str, Any]]]: ...
 
     def close(self) -> None: ...
 
@@ -107,8 +110,9 @@ class Chooser:
         self.scorer.close()
 
 
-def make_scorer(name: str, *, options: dict[str, Any] | None = None,
-                reward_url: str | None = None) -> Chooser:
+def make_scorer(
+    name: str, *, options: dict[str, Any] | None = None, reward_url: str | None = None
+) -> Chooser:
     """A :class:`Chooser` for scorer ``name``; ``options`` are the session's (the judge uses
     their model, base URL and key). Checks the reward endpoint at once."""
     if name == "support":
@@ -125,12 +129,17 @@ def make_scorer(name: str, *, options: dict[str, Any] | None = None,
 def _judge_client(options: dict[str, Any]) -> Any:
     from .llm import ChatClient
 
-    client = ChatClient.from_env(model=options.get("model"), base_url=options.get("base_url"),
-                                 api_key=options.get("api_key"),
-                                 timeout=options.get("timeout", 60.0))
+    client = ChatClient.from_env(
+        model=options.get("model"),
+        base_url=options.get("base_url"),
+        api_key=options.get("api_key"),
+        timeout=options.get("timeout", 60.0),
+    )
     if client is None:
-        raise ConfigError("the LLM judge needs a model: pass --model / --base-url or set "
-                          "WEBQA_MODEL or OPENAI_BASE_URL")
+        raise ConfigError(
+            "the LLM judge needs a model: pass --model / --base-url or set "
+            "WEBQA_MODEL or OPENAI_BASE_URL"
+        )
     return client
 
 
@@ -141,8 +150,9 @@ def _claim_sentences(text: str) -> list[str]:
     """Sentences of the answer with their own markers (a marker after the full stop stays
     with the sentence it follows); sentences under four words carry no claim."""
     parts = _SENTENCE_END.split(text.strip())
-    sentences = [parts[i] + (parts[i + 1] if i + 1 < len(parts) else "")
-                 for i in range(0, len(parts), 2)]
+    sentences = [
+        parts[i] + (parts[i + 1] if i + 1 < len(parts) else "") for i in range(0, len(parts), 2)
+    ]
     return [s for s in sentences if len(strip_markers(s).split()) >= 4]
 
 
@@ -150,9 +160,13 @@ def _content_words(text: str) -> set[str]:
     return {w for w in normalize(text).split() if w not in _STOP and len(w) > 2}
 
 
-def support_scores(question: str, answers: Sequence[Answer], traces: Sequence[Path], *,
-                   verified: _Verified | None = None,
-                   ) -> tuple[list[float | None], list[dict[str, Any]]]:
+def support_scores(
+    question: str,
+    answers: Sequence[Answer],
+    traces: Sequence[Path],
+    *,
+    verified: _Verified | None = None,
+) -> tuple[list[float | None], list[dict[str, Any]]]:
     """The ``support`` score of each answer, and its parts. ``verified``, when given, receives
     per answer ``(verbatim, cited)`` from its trace (None where the trace was not read)."""
     from .verify import verify_citations
@@ -179,24 +193,34 @@ def support_scores(question: str, answers: Sequence[Answer], traces: Sequence[Pa
             verified.append(checked)
         relevance = 0.0
         if answer.citations and asked:
-            relevance = sum(len(asked & _content_words(c.quote)) / len(asked)
-                            for c in answer.citations) / len(answer.citations)
-        others = [texts[j] for j, a in enumerate(answers)
-                  if j != i and a.status == "answered" and texts[j]]
-        agreement = (sum(token_f1(texts[i], [t]) for t in others) / len(others)
-                     if others else 1.0)
+            relevance = sum(
+                len(asked & _content_words(c.quote)) / len(asked) for c in answer.citations
+            ) / len(answer.citations)
+        others = [
+            texts[j]
+            for j, a in enumerate(answers)
+            if j != i and a.status == "answered" and texts[j]
+        ]
+        agreement = sum(token_f1(texts[i], [t]) for t in others) / len(others) if others else 1.0
         total = 0.35 * cited + 0.25 * verbatim + 0.15 * relevance + 0.25 * agreement
         scores.append(round(total, 4) if answer.text else None)
-        details.append({"cited": round(cited, 3), "verbatim": round(verbatim, 3),
-                        "relevance": round(relevance, 3), "agreement": round(agreement, 3)})
+        details.append(
+            {
+                "cited": round(cited, 3),
+                "verbatim": round(verbatim, 3),
+                "relevance": round(relevance, 3),
+                "agreement": round(agreement, 3),
+            }
+        )
     return scores, details
 
 
 class _Support:
     name = "support"
 
-    def scores(self, question: str, answers: Sequence[Answer],
-               traces: Sequence[Path]) -> tuple[list[float | None], list[dict[str, Any]]]:
+    def scores(
+        self, question: str, answers: Sequence[Answer], traces: Sequence[Path]
+    ) -> tuple[list[float | None], list[dict[str, Any]]]:
         return support_scores(question, answers, traces)
 
     def close(self) -> None:
@@ -207,8 +231,7 @@ class _Support:
 
 
 def _references(answer: Answer) -> list[dict[str, Any]]:
-    return [{"n": c.n, "title": c.title, "url": c.url, "quote": c.quote}
-            for c in answer.citations]
+    return [{"n": c.n, "title": c.title, "url": c.url, "quote": c.quote} for c in answer.citations]
 
 
 def parse_judge_scores(text: str, n: int) -> list[float]:
@@ -219,9 +242,13 @@ def parse_judge_scores(text: str, n: int) -> list[float]:
     except json.JSONDecodeError:
         value = None
     scores = value.get("scores") if isinstance(value, dict) else None
-    if (not isinstance(scores, list) or len(scores) != n
-            or not all(isinstance(s, (int, float)) and not isinstance(s, bool) and 0 <= s <= 10
-                       for s in scores)):
+    if (
+        not isinstance(scores, list)
+        or len(scores) != n
+        or not all(
+            isinstance(s, (int, float)) and not isinstance(s, bool) and 0 <= s <= 10 for s in scores
+        )
+    ):
         raise ModelError(f"the judge did not answer with {n} scores in 0..10: {text[:200]!r}")
     return [float(s) for s in scores]
 
@@ -232,13 +259,16 @@ class _Judge:
     def __init__(self, client: Any) -> None:
         self.client = client
 
-    def scores(self, question: str, answers: Sequence[Answer],
-               traces: Sequence[Path]) -> tuple[list[float | None], list[dict[str, Any]]]:
+    def scores(
+        self, question: str, answers: Sequence[Answer], traces: Sequence[Path]
+    ) -> tuple[list[float | None], list[dict[str, Any]]]:
         from . import prompts
 
-        prompt = prompts.render("judge_bestof.j2", question=question,
-                                samples=[{"text": a.text, "references": _references(a)}
-                                         for a in answers])
+        prompt = prompts.render(
+            "judge_bestof.j2",
+            question=question,
+            samples=[{"text": a.text, "references": _references(a)} for a in answers],
+        )
         messages = [{"role": "user", "content": prompt}]
         error: ModelError | None = None
         for _ in range(2):  # a nonsense reply is asked again once
@@ -288,17 +318,23 @@ class _Reward:
         found = value.get("score") if isinstance(value, dict) else None
         if not isinstance(found, (int, float)) or isinstance(found, bool):
             error = ConfigError if probe else ModelError
-            raise error(f"the reward endpoint {self.url} answered without a numeric 'score': "
-                        f"{str(value)[:200]!r}")
+            raise error(
+                f"the reward endpoint {self.url} answered without a numeric 'score': "
+                f"{str(value)[:200]!r}"
+            )
         return float(found)
 
-    def scores(self, question: str, answers: Sequence[Answer],
-               traces: Sequence[Path]) -> tuple[list[float | None], list[dict[str, Any]]]:
+    def scores(
+        self, question: str, answers: Sequence[Answer], traces: Sequence[Path]
+    ) -> tuple[list[float | None], list[dict[str, Any]]]:
         out: list[float | None] = []
         for a in answers:
             quotes = [{"title": c.title, "url": c.url, "extract": c.quote} for c in a.citations]
-            out.append(self._score({"question": question, "answer": a.text, "quotes": quotes})
-                       if a.text else None)
+            out.append(
+                self._score({"question": question, "answer": a.text, "quotes": quotes})
+                if a.text
+                else None
+            )
         return out, [{"reward": s} for s in out]
 
     def close(self) -> None:

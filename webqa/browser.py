@@ -108,14 +108,25 @@ class Outcome:
     @classmethod
     def failed(cls, kind: Kind | None, exc: ActionError | FetchError) -> Outcome:
         """The outcome of a command that raised ``exc``."""
-        failure: Failure = ("format" if isinstance(exc, FormatError) else
-                            "invalid" if isinstance(exc, ActionError) else
-                            "search" if isinstance(exc, SearchError) else "fetch")
-        key = {"format": "{}", "invalid": "{}", "search": "search_failed",
-               "fetch": "fetch_failed"}[failure]
+        failure: Failure = (
+            "format"
+            if isinstance(exc, FormatError)
+            else "invalid"
+            if isinstance(exc, ActionError)
+            else "search"
+            if isinstance(exc, SearchError)
+            else "fetch"
+        )
+        key = {"format": "{}", "invalid": "{}", "search": "search_failed", "fetch": "fetch_failed"}[
+            failure
+        ]
         text = clip(str(exc), 400)
-        return cls(kind, error=text if key == "{}" else prompts.message(key, reason=text),
-                   failure=failure, reason=text)
+        return cls(
+            kind,
+            error=text if key == "{}" else prompts.message(key, reason=text),
+            failure=failure,
+            reason=text,
+        )
 
     def summary(self) -> str:
         """One line saying what happened, for the observation and progress displays."""
@@ -137,8 +148,7 @@ class Outcome:
             text = m("found", line=self.match_line, match=self.match, matches=self.matches)
             return text + (" " + m("wrapped") if self.wrapped else "")
         if self.kind == "quote":
-            text = m("quoted", n=self.quote, title=self.title or "",
-                     line=self.match_line)
+            text = m("quoted", n=self.quote, title=self.title or "", line=self.match_line)
             if self.matches and self.matches > 1:
                 text += " " + m("quote_ambiguous", matches=self.matches)
             return text + (" " + m("quote_extended") if self.extended else "")
@@ -172,10 +182,17 @@ class Browser:
     def __post_init__(self) -> None:
         # The one dispatch table: a command kind names its handler, nothing else can be reached.
         self._handlers: dict[Kind, Callable[[str], Outcome]] = {
-            "search": self._search, "click": self._click, "open": self._open,
-            "find": self._find, "quote": self._quote, "unquote": self._unquote,
-            "scroll_down": self._scroll_down, "scroll_up": self._scroll_up,
-            "top": self._top, "back": self._back, "end": self._end,
+            "search": self._search,
+            "click": self._click,
+            "open": self._open,
+            "find": self._find,
+            "quote": self._quote,
+            "unquote": self._unquote,
+            "scroll_down": self._scroll_down,
+            "scroll_up": self._scroll_up,
+            "top": self._top,
+            "back": self._back,
+            "end": self._end,
         }
 
     @property
@@ -218,15 +235,17 @@ class Browser:
         if not page.links:
             raise InvalidAction(prompts.message("no_more_results"))
         self._show(key, page)
-        return Outcome("scroll_down", results=len(page.links), title=page.title, url="",
-                       line=0)
+        return Outcome("scroll_down", results=len(page.links), title=page.title, url="", line=0)
 
     def _click(self, arg: str) -> Outcome:
         page = self._require_view().page
         link = page.links.get(int(arg))
         if link is None:
-            ids = (prompts.message("link_ids", last=max(page.links)) if page.links
-                   else prompts.message("no_links"))
+            ids = (
+                prompts.message("link_ids", last=max(page.links))
+                if page.links
+                else prompts.message("no_links")
+            )
             raise InvalidAction(prompts.message("no_such_link", id=arg, ids=ids))
         return self._goto(link.url, "click")
 
@@ -250,12 +269,15 @@ class Browser:
         for link in page.links.values():
             if _title_key(link.text) == wanted or _title_key(link.text).startswith(wanted + " "):
                 return self._goto(link.url, "open")
-        close = difflib.get_close_matches(title, [link.text for link in page.links.values()],
-                                          n=3, cutoff=0.3) or [
-            link.text for link in list(page.links.values())[:3]]
+        close = difflib.get_close_matches(
+            title, [link.text for link in page.links.values()], n=3, cutoff=0.3
+        ) or [link.text for link in list(page.links.values())[:3]]
         if close:
-            raise InvalidAction(prompts.message("no_title", title=clip(title),
-                                                close="; ".join(clip(t, 80) for t in close)))
+            raise InvalidAction(
+                prompts.message(
+                    "no_title", title=clip(title), close="; ".join(clip(t, 80) for t in close)
+                )
+            )
         raise InvalidAction(prompts.message("no_title_at_all", title=clip(title)))
 
     def _goto(self, url: str, kind: Kind) -> Outcome:
@@ -267,8 +289,9 @@ class Browser:
             page = current  # a link within the page: no fetch, a new view at the anchor
         else:
             page = self._pages.get(base) or self.loader.open(base)
-        searched = (parse_search_key(current.key) if current is not None and not current.url
-                    else None)
+        searched = (
+            parse_search_key(current.key) if current is not None and not current.url else None
+        )
         self._show(base, page)
         view = self.history[-1]
         best = None
@@ -283,8 +306,14 @@ class Browser:
                 best = None
         final = strip_fragment(page.url)
         moved = final and final != base and not base.startswith("search:")
-        return Outcome(kind, title=page.title, url=page.url, line=view.top,
-                       match_line=best, redirected_from=base if moved else None)
+        return Outcome(
+            kind,
+            title=page.title,
+            url=page.url,
+            line=view.top,
+            match_line=best,
+            redirected_from=base if moved else None,
+        )
 
     def _find(self, text: str) -> Outcome:
         view = self._require_view()
@@ -297,8 +326,14 @@ class Browser:
         line = hits[index]
         # A little context above the match: a sentence often starts on the line before.
         view.cursor, view.top = line, max(line - FIND_CONTEXT, 0)
-        return Outcome("find", line=view.top, match_line=line, match=index + 1,
-                       matches=len(hits), wrapped=not after)
+        return Outcome(
+            "find",
+            line=view.top,
+            match_line=line,
+            match=index + 1,
+            matches=len(hits),
+            wrapped=not after,
+        )
 
     def _quote(self, text: str) -> Outcome:
         view = self._require_view()
@@ -308,22 +343,31 @@ class Browser:
         if len(self.quotes) >= lim.max_quotes:
             raise InvalidAction(prompts.message("quote_limit", limit=lim.max_quotes))
         # The middle of the screen: a match at its bottom beats one just above it.
-        span = self._matcher(page).quote(text, near_line=view.top + lim.window // 2,
-                                          max_chars=lim.max_quote_chars)
+        span = self._matcher(page).quote(
+            text, near_line=view.top + lim.window // 2, max_chars=lim.max_quote_chars
+        )
         if span is None:
             raise InvalidAction(self._not_on_page(page, text))
         if len(span.text) > lim.max_quote_chars:
-            raise InvalidAction(prompts.message("quote_too_long", chars=len(span.text),
-                                                limit=lim.max_quote_chars))
+            raise InvalidAction(
+                prompts.message("quote_too_long", chars=len(span.text), limit=lim.max_quote_chars)
+            )
         if len(span.text) < lim.min_quote_chars:
             raise InvalidAction(prompts.message("quote_too_short", limit=lim.min_quote_chars))
         room = lim.max_total_quote_chars - self.quote_chars
         if len(span.text) > room:
             raise InvalidAction(prompts.message("quote_budget", room=room))
         self.quotes.append(Quote(page.url, page.title, span.text, span.line_start, span.line_end))
-        return Outcome("quote", quote=len(self.quotes), title=page.title, url=page.url,
-                       line=view.top, match_line=span.line_start,
-                       matches=span.occurrences, extended=span.extended)
+        return Outcome(
+            "quote",
+            quote=len(self.quotes),
+            title=page.title,
+            url=page.url,
+            line=view.top,
+            match_line=span.line_start,
+            matches=span.occurrences,
+            extended=span.extended,
+        )
 
     def _unquote(self, arg: str) -> Outcome:
         n = int(arg)
@@ -410,9 +454,14 @@ _WIKI = re.compile(r"^https?://[a-z-]+\.(?:m\.)?wikipedia\.org/wiki/([^?#]+)", r
 def _looks_like_url(text: str) -> bool:
     """A URL or a path relative to the page (``lens.html``, ``../a/b``, ``#part``), not a
     page title."""
-    return bool(_SCHEME.match(text)) or text.startswith(("/", ".", "#")) or (
-        " " not in text and ("/" in text or text.lower().endswith((".html", ".htm", ".md",
-                                                                     ".txt", ".pdf"))))
+    return (
+        bool(_SCHEME.match(text))
+        or text.startswith(("/", ".", "#"))
+        or (
+            " " not in text
+            and ("/" in text or text.lower().endswith((".html", ".htm", ".md", ".txt", ".pdf")))
+        )
+    )
 
 
 def _title_key(title: str) -> str:
@@ -431,7 +480,7 @@ def _best_line(lines: list[str], query: str, span: int = 3) -> int | None:
     found = [wanted & {stem(w) for w in words(line)} for line in lines]
     best, best_line = min(2, len(wanted)) - 1, None
     for i in range(len(lines)):
-        have = len(set().union(*found[i:i + span]))
+        have = len(set().union(*found[i : i + span]))
         if have > best:
             best, best_line = have, next(j for j in range(i, i + span) if found[j])
             if have == len(wanted):

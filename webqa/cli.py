@@ -265,9 +265,7 @@ def _eval(p: argparse.ArgumentParser) -> None:
         help="how --best-of picks: support (citations and agreement), judge (the LLM), "
         "reward (an HTTP reward model) (default: %(default)s)",
     )
-    p.add_argument(
-        "--reward-url", metavar="URL", help="the reward endpoint, for --scorer reward"
-    )
+    p.add_argument("--reward-url", metavar="URL", help="the reward endpoint, for --scorer reward")
     p.add_argument(
         "--ray",
         nargs="?",
@@ -276,9 +274,7 @@ def _eval(p: argparse.ArgumentParser) -> None:
         help="run the questions as Ray tasks: on the cluster at ADDRESS (HOST:PORT, auto), or "
         "on a Ray instance started here when no address is given (default: no Ray)",
     )
-    p.add_argument(
-        "-v", "--verbose", action="store_true", help="print a per-question table too"
-    )
+    p.add_argument("-v", "--verbose", action="store_true", help="print a per-question table too")
     _web_flags(p, trace=False)
     _model_flags(p)
     _limit_flags(p)
@@ -300,16 +296,12 @@ def _compare(p: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="JSONL file the comparisons are appended to (default: %(default)s)",
     )
-    p.add_argument(
-        "--judge", action="store_true", help="ask the LLM judge instead of a person"
-    )
+    p.add_argument("--judge", action="store_true", help="ask the LLM judge instead of a person")
     p.add_argument(
         "--dataset", default="webqa", help="the question's dataset name (default: %(default)s)"
     )
     p.add_argument("--model", help="judge model (default: $WEBQA_MODEL, else the server's)")
-    p.add_argument(
-        "--base-url", metavar="URL", help="judge endpoint (default: $OPENAI_BASE_URL)"
-    )
+    p.add_argument("--base-url", metavar="URL", help="judge endpoint (default: $OPENAI_BASE_URL)")
     p.add_argument("--api-key", metavar="KEY", help="API key (default: $OPENAI_API_KEY)")
     p.add_argument(
         "--timeout",
@@ -335,8 +327,7 @@ def _mcp(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--traces",
         metavar="DIR",
-        help="folder for one trace per browsing session and per ask "
-        "(default: $WEBQA_HOME/traces)",
+        help="folder for one trace per browsing session and per ask (default: $WEBQA_HOME/traces)",
     )
     p.add_argument(
         "--idle-timeout",

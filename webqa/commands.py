@@ -21,11 +21,30 @@ from typing import Literal
 from . import prompts
 from .errors import FormatError
 
-__all__ = ["Command", "CommandSpec", "Kind", "SPECS", "parse", "valid_forms", "END_REASONS",
-           "MAX_ARG_CHARS"]
+__all__ = [
+    "Command",
+    "CommandSpec",
+    "Kind",
+    "SPECS",
+    "parse",
+    "valid_forms",
+    "END_REASONS",
+    "MAX_ARG_CHARS",
+]
 
-Kind = Literal["search", "click", "open", "find", "quote", "unquote", "scroll_down",
-               "scroll_up", "top", "back", "end"]
+Kind = Literal[
+    "search",
+    "click",
+    "open",
+    "find",
+    "quote",
+    "unquote",
+    "scroll_down",
+    "scroll_up",
+    "top",
+    "back",
+    "end",
+]
 
 ArgType = Literal["text", "id", "url", "count", "none", "reason"]
 
@@ -56,22 +75,49 @@ def _rx(pattern: str) -> re.Pattern[str]:
 
 
 SPECS: tuple[CommandSpec, ...] = (
-    CommandSpec("search", "text", "Search {arg}",
-                _rx(r"^(?:search(?:ed)?(?:\s+for)?)\b\s*:?\s*(?P<arg>.*)$")),
-    CommandSpec("click", "id", "Clicked on link {arg}",
-                _rx(r"^(?:clicked\s+on\s+link|click(?:ed)?(?:\s+on)?(?:\s+link)?|"
-                    r"follow(?:\s+link)?|link)\b\s*:?\s*(?P<arg>.*)$")),
-    CommandSpec("open", "url", "Open {arg}",
-                _rx(r"^(?:open(?:ed)?|go\s*to|visit(?:ed)?)\b\s*:?\s*(?P<arg>.*)$")),
-    CommandSpec("find", "text", "Find in page: {arg}",
-                _rx(r"^find\b(?:\s+in\s+page)?\s*:?\s*(?P<arg>.*)$")),
+    CommandSpec(
+        "search",
+        "text",
+        "Search {arg}",
+        _rx(r"^(?:search(?:ed)?(?:\s+for)?)\b\s*:?\s*(?P<arg>.*)$"),
+    ),
+    CommandSpec(
+        "click",
+        "id",
+        "Clicked on link {arg}",
+        _rx(
+            r"^(?:clicked\s+on\s+link|click(?:ed)?(?:\s+on)?(?:\s+link)?|"
+            r"follow(?:\s+link)?|link)\b\s*:?\s*(?P<arg>.*)$"
+        ),
+    ),
+    CommandSpec(
+        "open",
+        "url",
+        "Open {arg}",
+        _rx(r"^(?:open(?:ed)?|go\s*to|visit(?:ed)?)\b\s*:?\s*(?P<arg>.*)$"),
+    ),
+    CommandSpec(
+        "find", "text", "Find in page: {arg}", _rx(r"^find\b(?:\s+in\s+page)?\s*:?\s*(?P<arg>.*)$")
+    ),
     CommandSpec("quote", "text", "Quote: {arg}", _rx(r"^quot(?:e|ed)\b\s*:?\s*(?P<arg>.*)$")),
-    CommandSpec("unquote", "id", "Unquote {arg}",
-                _rx(r"^(?:unquote|drop\s+quote|remove\s+quote)\b\s*:?\s*(?P<arg>.*)$")),
-    CommandSpec("scroll_down", "count", "Scrolled down {arg}",
-                _rx(r"^scroll(?:ed)?\b\s*:?\s*down\b\s*:?\s*(?P<arg>.*)$")),
-    CommandSpec("scroll_up", "count", "Scrolled up {arg}",
-                _rx(r"^scroll(?:ed)?\b\s*:?\s*up\b\s*:?\s*(?P<arg>.*)$")),
+    CommandSpec(
+        "unquote",
+        "id",
+        "Unquote {arg}",
+        _rx(r"^(?:unquote|drop\s+quote|remove\s+quote)\b\s*:?\s*(?P<arg>.*)$"),
+    ),
+    CommandSpec(
+        "scroll_down",
+        "count",
+        "Scrolled down {arg}",
+        _rx(r"^scroll(?:ed)?\b\s*:?\s*down\b\s*:?\s*(?P<arg>.*)$"),
+    ),
+    CommandSpec(
+        "scroll_up",
+        "count",
+        "Scrolled up {arg}",
+        _rx(r"^scroll(?:ed)?\b\s*:?\s*up\b\s*:?\s*(?P<arg>.*)$"),
+    ),
     CommandSpec("top", "none", "Top", _rx(r"^(?:top|scroll(?:ed)?\s+to\s+(?:the\s+)?top)\s*\.?$")),
     CommandSpec("back", "none", "Back", _rx(r"^(?:back|go\s+back)\s*\.?$")),
     # Only "End: <word>" ends a run: a loose "end" or "End." typed in browse is not a decision.
@@ -133,8 +179,12 @@ def parse(text: str) -> Command:
     if not cleaned:
         raise FormatError(prompts.message("empty_reply"))
     lines = cleaned.splitlines()
-    hits = [(i, spec, arg) for i, line in enumerate(lines)
-            for spec, arg in [_match(_clean(line))] if spec is not None]
+    hits = [
+        (i, spec, arg)
+        for i, line in enumerate(lines)
+        for spec, arg in [_match(_clean(line))]
+        if spec is not None
+    ]
     if not hits:
         first = lines[0].strip()
         if _LOOSE_END.match(first):
@@ -142,7 +192,7 @@ def parse(text: str) -> Command:
         raise FormatError(prompts.message("unreadable", got=clip(first)))
     i, spec, arg = hits[0]
     if spec.kind == "quote":
-        arg = "\n".join([arg, *lines[i + 1:]]).strip()
+        arg = "\n".join([arg, *lines[i + 1 :]]).strip()
     elif len(hits) > 1:
         raise FormatError(prompts.message("several_commands"))
     return validate(spec.kind, arg)
@@ -166,8 +216,9 @@ def validate(kind: Kind, arg: str) -> Command:
     if len(arg) > MAX_ARG_CHARS:
         raise FormatError(prompts.message("arg_too_long", limit=MAX_ARG_CHARS))
     if spec.arg in ("text", "url") and not arg:
-        raise FormatError(prompts.message("needs_argument", form=_form(kind),
-                                          example=_example(kind)))
+        raise FormatError(
+            prompts.message("needs_argument", form=_form(kind), example=_example(kind))
+        )
     if spec.arg == "text":
         return Command(kind, _unquote(arg))
     if spec.arg == "url":
@@ -175,8 +226,11 @@ def validate(kind: Kind, arg: str) -> Command:
     if spec.arg == "id":
         m = re.match(r"^(?:【)?\s*(?:link\s*)?(?:id\s*)?[#\[]?\s*(\d+)\b", arg, re.I)
         if not m or len(m.group(1).lstrip("0")) > _MAX_DIGITS:
-            raise FormatError(prompts.message("needs_number", form=_form(kind),
-                                              example=_example(kind), got=clip(arg)))
+            raise FormatError(
+                prompts.message(
+                    "needs_number", form=_form(kind), example=_example(kind), got=clip(arg)
+                )
+            )
         return Command(kind, str(int(m.group(1))))
     if spec.arg == "count":
         n = arg.rstrip(".").strip() or "1"

@@ -29,15 +29,30 @@ from typing import Any
 from .errors import ConfigError, ModelError
 from .trace import load_trace
 
-__all__ = ["Side", "side_from_trace", "pairs_from_eval", "comparison", "judge_preference",
-           "compare", "CompareReport", "SCALE", "PREFERENCES", "read_comparisons"]
+__all__ = [
+    "Side",
+    "side_from_trace",
+    "pairs_from_eval",
+    "comparison",
+    "judge_preference",
+    "compare",
+    "CompareReport",
+    "SCALE",
+    "PREFERENCES",
+    "read_comparisons",
+]
 
 log = logging.getLogger("webqa.compare")
 
 #: preference 1..5 -> score_0 (score_1 is its negation)
 SCALE = {1: 1.0, 2: 0.5, 3: 0.0, 4: -0.5, 5: -1.0}
-PREFERENCES = {1: "A is much better", 2: "A is better", 3: "equally good", 4: "B is better",
-               5: "B is much better"}
+PREFERENCES = {
+    1: "A is much better",
+    2: "A is better",
+    3: "equally good",
+    4: "B is better",
+    5: "B is much better",
+}
 
 
 @dataclass
@@ -64,9 +79,16 @@ def side_from_trace(path: str | Path, question_id: str | None = None) -> Side:
     # [n] markers count the answer's citations; keep them in their numbering
     refs = sorted(answer.get("citations", []), key=lambda c: int(c["n"]))
     run = trace.run or {}
-    return Side(trace.question, question_id or Path(path).stem, str(answer["text"]),
-                [str(c["title"]) for c in refs], [str(c["quote"]) for c in refs],
-                [str(c["url"]) for c in refs], str(run.get("run", "")), str(path))
+    return Side(
+        trace.question,
+        question_id or Path(path).stem,
+        str(answer["text"]),
+        [str(c["title"]) for c in refs],
+        [str(c["quote"]) for c in refs],
+        [str(c["url"]) for c in refs],
+        str(run.get("run", "")),
+        str(path),
+    )
 
 
 def pairs_from_eval(folder: str | Path) -> list[tuple[Side, Side]]:
@@ -85,23 +107,38 @@ def pairs_from_eval(folder: str | Path) -> list[tuple[Side, Side]]:
                 sides.append(side_from_trace(path, qid))
         pairs += list(itertools.combinations(sides, 2))
     if not pairs and rows:
-        raise ConfigError(f"{folder}: no question has two answered best-of-n samples "
-                          "(run webqa eval with --best-of 2 or more)")
+        raise ConfigError(
+            f"{folder}: no question has two answered best-of-n samples "
+            "(run webqa eval with --best-of 2 or more)"
+        )
     if not rows:
         raise ConfigError(f"{folder}: no results.jsonl with rows")
     return pairs
 
 
-def comparison(a: Side, b: Side, score_0: float | None, *, dataset: str = "webqa",
-               judge: str = "person", error: str | None = None) -> dict[str, Any]:
+def comparison(
+    a: Side,
+    b: Side,
+    score_0: float | None,
+    *,
+    dataset: str = "webqa",
+    judge: str = "person",
+    error: str | None = None,
+) -> dict[str, Any]:
     """The webgpt_comparisons record of ``a`` (answer_0) against ``b`` (answer_1)."""
     record: dict[str, Any] = {
         "question": {"full_text": a.question, "id": a.question_id, "dataset": dataset},
-        "quotes_0": {"title": a.titles, "extract": a.extracts}, "answer_0": a.answer,
-        "tokens_0": [], "score_0": score_0,
-        "quotes_1": {"title": b.titles, "extract": b.extracts}, "answer_1": b.answer,
-        "tokens_1": [], "score_1": None if score_0 is None else -score_0 + 0.0,
-        "trace_0": a.trace, "trace_1": b.trace, "judge": judge,
+        "quotes_0": {"title": a.titles, "extract": a.extracts},
+        "answer_0": a.answer,
+        "tokens_0": [],
+        "score_0": score_0,
+        "quotes_1": {"title": b.titles, "extract": b.extracts},
+        "answer_1": b.answer,
+        "tokens_1": [],
+        "score_1": None if score_0 is None else -score_0 + 0.0,
+        "trace_0": a.trace,
+        "trace_1": b.trace,
+        "judge": judge,
     }
     if error:
         record["error"] = error
@@ -129,11 +166,16 @@ def judge_preference(client: Any, a: Side, b: Side) -> int:
     from . import prompts
 
     def quotes(side: Side) -> list[dict[str, str]]:
-        return [{"title": t, "extract": e} for t, e in zip(side.titles, side.extracts,
-                                                          strict=True)]
+        return [{"title": t, "extract": e} for t, e in zip(side.titles, side.extracts, strict=True)]
 
-    prompt = prompts.render("judge_compare.j2", question=a.question, answer_a=a.answer,
-                            answer_b=b.answer, quotes_a=quotes(a), quotes_b=quotes(b))
+    prompt = prompts.render(
+        "judge_compare.j2",
+        question=a.question,
+        answer_a=a.answer,
+        answer_b=b.answer,
+        quotes_a=quotes(a),
+        quotes_b=quotes(b),
+    )
     error: ModelError | None = None
     for _ in range(2):
         reply = client.complete([{"role": "user", "content": prompt}]).text
@@ -151,8 +193,9 @@ def show_pair(a: Side, b: Side) -> str:
     lines = [f"Question: {a.question}", ""]
     for label, side in (("A", a), ("B", b)):
         lines += [f"=== Answer {label} ===", side.answer, ""]
-        for n, (title, extract, url) in enumerate(zip(side.titles, side.extracts, side.urls,
-                                                      strict=True), 1):
+        for n, (title, extract, url) in enumerate(
+            zip(side.titles, side.extracts, side.urls, strict=True), 1
+        ):
             lines += [f"  [{n}] {title} — {url}", f"      “{extract}”"]
         lines.append("")
     lines += [f"  {k} = {v}" for k, v in PREFERENCES.items()]
@@ -169,9 +212,15 @@ class CompareReport:
     skipped: int = 0
 
 
-def compare(pairs: Iterable[tuple[Side, Side]], output: str | Path, *,
-            judge: Any = None, ask: Callable[[str], str] | None = None,
-            show: Callable[[str], None] = print, dataset: str = "webqa") -> CompareReport:
+def compare(
+    pairs: Iterable[tuple[Side, Side]],
+    output: str | Path,
+    *,
+    judge: Any = None,
+    ask: Callable[[str], str] | None = None,
+    show: Callable[[str], None] = print,
+    dataset: str = "webqa",
+) -> CompareReport:
     """Record a preference for each pair, appended to ``output`` as each is made.
 
     With ``judge`` (a :class:`~webqa.llm.ChatClient`) the LLM decides; otherwise ``ask(prompt)``
@@ -262,8 +311,11 @@ def comparison_problem(record: Any) -> str:
         return "no question.full_text"
     for side in ("0", "1"):
         quotes = record.get(f"quotes_{side}")
-        if (not isinstance(quotes, dict) or not isinstance(quotes.get("title"), list)
-                or not isinstance(quotes.get("extract"), list)):
+        if (
+            not isinstance(quotes, dict)
+            or not isinstance(quotes.get("title"), list)
+            or not isinstance(quotes.get("extract"), list)
+        ):
             return f"quotes_{side} is not {{title: [...], extract: [...]}}"
         if not isinstance(record.get(f"answer_{side}"), str):
             return f"answer_{side} is not a string"

@@ -112,8 +112,9 @@ class ModelError(WebQAError):
     that will not (a bad key, a wrong model name, a malformed reply).
     """
 
-    def __init__(self, message: str, *, status: int | None = None, tries: int = 0,
-                 retryable: bool = False) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, tries: int = 0, retryable: bool = False
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.tries = tries

@@ -132,8 +132,13 @@ def summarize(items: Sequence[Item], rows: dict[str, dict[str, Any]], **extra: A
     return s
 
 
-def _row(index: int, item: Item, answer: Answer, trace: Path | None,
-         verified: tuple[int, int] | None = None) -> dict[str, Any]:
+def _row(
+    index: int,
+    item: Item,
+    answer: Answer,
+    trace: Path | None,
+    verified: tuple[int, int] | None = None,
+) -> dict[str, Any]:
     """The results row of one answer: its text and status, its scores, what it used.
     ``verified`` is ``(verbatim, cited)`` when the trace's citations were checked already."""
     from .scoring import citations_verbatim
@@ -150,26 +155,44 @@ def _row(index: int, item: Item, answer: Answer, trace: Path | None,
             cited = len(answer.citations)
     usage = answer.usage
     return {
-        "id": item.id, "index": index, "question": item.question, "gold": item.answers,
-        "answer": answer.text, "status": answer.status, "error": answer.error,
+        "id": item.id,
+        "index": index,
+        "question": item.question,
+        "gold": item.answers,
+        "answer": answer.text,
+        "status": answer.status,
+        "error": answer.error,
         "refusal": answer.refusal,
-        "correct": measured.correct, "first_sentence_correct": measured.first_sentence_correct,
-        "token_f1": measured.token_f1, "words": measured.words,
-        "citations": cited, "verbatim": verbatim,
+        "correct": measured.correct,
+        "first_sentence_correct": measured.first_sentence_correct,
+        "token_f1": measured.token_f1,
+        "words": measured.words,
+        "citations": cited,
+        "verbatim": verbatim,
         "citations_verbatim": (verbatim == cited) if cited else None,
         "references": [asdict(c) for c in answer.citations],
-        "actions": usage.actions, "llm_calls": usage.llm_calls,
+        "actions": usage.actions,
+        "llm_calls": usage.llm_calls,
         "tokens": usage.prompt_tokens + usage.completion_tokens,
         "seconds": round(usage.seconds, 3),
         "trace": str(trace) if trace is not None and trace.exists() else None,
     }
 
 
-def evaluate(items: Sequence[Item], out: str | Path, *, concurrency: int = 4, best_of: int = 1,
-             scorer: str = "support", reward_url: str | None = None,
-             ray: str | None = None, session: Any = None, problems: Sequence[str] = (),
-             on_result: Callable[[dict[str, Any], int, int], None] | None = None,
-             **options: Any) -> Summary:
+def evaluate(
+    items: Sequence[Item],
+    out: str | Path,
+    *,
+    concurrency: int = 4,
+    best_of: int = 1,
+    scorer: str = "support",
+    reward_url: str | None = None,
+    ray: str | None = None,
+    session: Any = None,
+    problems: Sequence[str] = (),
+    on_result: Callable[[dict[str, Any], int, int], None] | None = None,
+    **options: Any,
+) -> Summary:
     """Answer and score ``items`` into the folder ``out``; return the :class:`Summary`.
 
     ``concurrency`` questions run at a time (with ``best_of`` N, each question's N samples run
@@ -195,8 +218,11 @@ def evaluate(items: Sequence[Item], out: str | Path, *, concurrency: int = 4, be
     except OSError as exc:
         raise ConfigError(f"cannot create {traces}: {exc}") from exc
     earlier = load_results(folder)
-    todo = [(i, item) for i, item in enumerate(items)
-            if earlier.get(item.id, {}).get("status") in (None, "error")]
+    todo = [
+        (i, item)
+        for i, item in enumerate(items)
+        if earlier.get(item.id, {}).get("status") in (None, "error")
+    ]
     resumed = len(items) - len(todo)
     samples: list[Item] = []
     where: list[tuple[int, Item, int]] = []  # per sample: question index, item, sample number
@@ -245,16 +271,22 @@ def evaluate(items: Sequence[Item], out: str | Path, *, concurrency: int = 4, be
         row = _row(index, item, answers[chosen], paths[chosen], checked)
         row["seconds"] = round(max(a.usage.seconds for a in answers), 3)
         row["tokens"] = sum(a.usage.prompt_tokens + a.usage.completion_tokens for a in answers)
-        row["best_of"] = {"n": best_of, "scorer": choice.scorer, "chosen": chosen,
-                          "scores": choice.scores, "details": choice.details,
-                          "samples": [str(p) for p in paths],
-                          "answers": [a.text for a in answers],
-                          "statuses": [a.status for a in answers]}
+        row["best_of"] = {
+            "n": best_of,
+            "scorer": choice.scorer,
+            "chosen": chosen,
+            "scores": choice.scores,
+            "details": choice.details,
+            "samples": [str(p) for p in paths],
+            "answers": [a.text for a in answers],
+            "statuses": [a.status for a in answers],
+        }
         if choice.error:
             row["best_of"]["scorer_error"] = choice.error
         for j, path in enumerate(paths):
-            _append_choice(path, chosen=j == chosen, sample=j, scores=choice.scores,
-                           scorer=choice.scorer)
+            _append_choice(
+                path, chosen=j == chosen, sample=j, scores=choice.scores, scorer=choice.scorer
+            )
         write(row)
 
     try:
@@ -262,20 +294,39 @@ def evaluate(items: Sequence[Item], out: str | Path, *, concurrency: int = 4, be
             if ray is not None:
                 from .raycluster import run_on_ray
 
-                run_on_ray(samples, traces, on_answer, address=ray,
-                           concurrency=concurrency * best_of, options=options)
+                run_on_ray(
+                    samples,
+                    traces,
+                    on_answer,
+                    address=ray,
+                    concurrency=concurrency * best_of,
+                    options=options,
+                )
             else:
-                run_batch(samples, concurrency=concurrency * best_of, traces=traces,
-                          session=session, on_answer=on_answer, **options)
+                run_batch(
+                    samples,
+                    concurrency=concurrency * best_of,
+                    traces=traces,
+                    session=session,
+                    on_answer=on_answer,
+                    **options,
+                )
     finally:
         results.close()
-        summary = summarize(items, rows, ran=len(todo), resumed=resumed,
-                            wall_seconds=round(time.perf_counter() - started, 3),
-                            best_of=best_of, scorer=chooser.name if chooser else None,
-                            problems=list(problems))
+        summary = summarize(
+            items,
+            rows,
+            ran=len(todo),
+            resumed=resumed,
+            wall_seconds=round(time.perf_counter() - started, 3),
+            best_of=best_of,
+            scorer=chooser.name if chooser else None,
+            problems=list(problems),
+        )
         try:
-            (folder / SUMMARY).write_text(json.dumps(summary.to_dict(), indent=2) + "\n",
-                                          encoding="utf-8")
+            (folder / SUMMARY).write_text(
+                json.dumps(summary.to_dict(), indent=2) + "\n", encoding="utf-8"
+            )
         except OSError as exc:
             log.warning("webqa: cannot write %s: %s", folder / SUMMARY, exc)
         if chooser:

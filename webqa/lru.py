@@ -20,8 +20,13 @@ class LRU(Generic[K, V]):
     """Keeps the most recently used ``max_entries`` values, and at most ``max_weight`` in
     total when a ``weight`` function is given (e.g. characters of text)."""
 
-    def __init__(self, max_entries: int, *, max_weight: int | None = None,
-                 weight: Callable[[V], int] | None = None) -> None:
+    def __init__(
+        self,
+        max_entries: int,
+        *,
+        max_weight: int | None = None,
+        weight: Callable[[V], int] | None = None,
+    ) -> None:
         self.max_entries, self.max_weight = max_entries, max_weight
         self._weight = weight or (lambda _: 0)
         self._data: OrderedDict[K, V] = OrderedDict()
@@ -44,8 +49,10 @@ class LRU(Generic[K, V]):
                 self._total -= self._weight(old)
             self._data[key] = value
             self._total += self._weight(value)
-            while self._data and (len(self._data) > self.max_entries or (
-                    self.max_weight is not None and self._total > self.max_weight)):
+            while self._data and (
+                len(self._data) > self.max_entries
+                or (self.max_weight is not None and self._total > self.max_weight)
+            ):
                 _, dropped = self._data.popitem(last=False)
                 self._total -= self._weight(dropped)
 

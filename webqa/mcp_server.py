@@ -45,8 +45,15 @@ from .session import Session
 from .toolspec import describe, param_description, parse_tool_call
 from .trace import TraceWriter, default_trace_path
 
-__all__ = ["BrowsingSession", "SessionStore", "build_server", "serve_stdio", "serve_http",
-           "MCP_QUESTION", "BROWSING_TOOLS"]
+__all__ = [
+    "BrowsingSession",
+    "SessionStore",
+    "build_server",
+    "serve_stdio",
+    "serve_http",
+    "MCP_QUESTION",
+    "BROWSING_TOOLS",
+]
 
 log = logging.getLogger("webqa.mcp")
 
@@ -70,16 +77,18 @@ def _message(key: str, **fields: Any) -> str:
 
 def _param(tool: str, name: str) -> str:
     """A parameter's description: ``tools.toml`` for the browser's tools, else ``mcp.toml``."""
-    return (param_description(tool, name)
-            or str(_words().get(tool, {}).get("params", {}).get(name, "")))
+    return param_description(tool, name) or str(
+        _words().get(tool, {}).get("params", {}).get(name, "")
+    )
 
 
 class BrowsingSession:
     """One MCP client's browser: a :class:`~webqa.agent.Run` of the session's agent, stepped
     one tool call at a time (calls of one session are serialised), with its own trace."""
 
-    def __init__(self, session: Session, key: str, *, trace_dir: Path | None = None,
-                 max_actions: int = 1000) -> None:
+    def __init__(
+        self, session: Session, key: str, *, trace_dir: Path | None = None, max_actions: int = 1000
+    ) -> None:
         self.key, self.max_actions = key, max_actions
         run_id = uuid.uuid4().hex
         path = (trace_dir / default_trace_path(run_id).name) if trace_dir else None
@@ -117,23 +126,40 @@ class BrowsingSession:
         """What a tool call returns: what the command did, then the screen now shown."""
         browser = self.run.browser
         view = browser.view
-        fields: dict[str, Any] = {"summary": outcome.summary(), "title": "", "url": "",
-                                  "quotes": len(browser.quotes),
-                                  "session": self.key if named else ""}
+        fields: dict[str, Any] = {
+            "summary": outcome.summary(),
+            "title": "",
+            "url": "",
+            "quotes": len(browser.quotes),
+            "session": self.key if named else "",
+        }
         if view is not None:
             top, lines = browser.window()
             page = view.page
-            fields.update(title=page.title + (f" ({page.domain})" if page.domain else ""),
-                          url=page.url, first_line=top, last_line=top + max(len(lines) - 1, 0),
-                          total_lines=len(page.lines), notes=page.notes, text="\n".join(lines))
+            fields.update(
+                title=page.title + (f" ({page.domain})" if page.domain else ""),
+                url=page.url,
+                first_line=top,
+                last_line=top + max(len(lines) - 1, 0),
+                total_lines=len(page.lines),
+                notes=page.notes,
+                text="\n".join(lines),
+            )
         return prompts.render("mcp_result.j2", **fields).strip()
 
     def quotes(self) -> list[dict[str, Any]]:
         """The quotes kept so far, numbered from 1, with URL, title and verbatim text."""
         with self.lock:
-            return [{"n": i, "title": q.title, "url": q.url, "text": q.text,
-                     "lines": [q.line_start, q.line_end]}
-                    for i, q in enumerate(self.run.browser.quotes, 1)]
+            return [
+                {
+                    "n": i,
+                    "title": q.title,
+                    "url": q.url,
+                    "text": q.text,
+                    "lines": [q.line_start, q.line_end],
+                }
+                for i, q in enumerate(self.run.browser.quotes, 1)
+            ]
 
     def close(self) -> None:
         """End the run and close its trace now, or after the call in flight (idempotent)."""
@@ -156,8 +182,13 @@ class BrowsingSession:
         except WebQAError as exc:
             log.warning("webqa: the last step of MCP session %s failed: %s", self.key, exc)
         quotes = self.run.browser.quotes
-        answer = Answer(MCP_QUESTION, "", citations_for(quotes, set()),
-                        "answered" if quotes else "no_quotes", self.run.usage)
+        answer = Answer(
+            MCP_QUESTION,
+            "",
+            citations_for(quotes, set()),
+            "answered" if quotes else "no_quotes",
+            self.run.usage,
+        )
         try:
             self.run.end(answer, mcp={"session": self.key})
         except WebQAError as exc:  # a trace that cannot be finished must not stop the server
@@ -168,12 +199,22 @@ class SessionStore:
     """The browsing sessions of one server: created on first use, found by key, ended when
     idle too long or when the server stops. Thread-safe."""
 
-    def __init__(self, session: Session, *, trace_dir: Path | None = None,
-                 max_actions: int = 1000, idle_timeout: float = 1800.0,
-                 max_sessions: int = 100, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        trace_dir: Path | None = None,
+        max_actions: int = 1000,
+        idle_timeout: float = 1800.0,
+        max_sessions: int = 100,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.session, self.trace_dir = session, trace_dir
         self.max_actions, self.idle_timeout, self.max_sessions = (
-            max_actions, idle_timeout, max_sessions)
+            max_actions,
+            idle_timeout,
+            max_sessions,
+        )
         self._clock = clock
         self._sessions: dict[str, BrowsingSession] = {}
         self._lock = threading.Lock()
@@ -189,12 +230,17 @@ class SessionStore:
                 del self._sessions[found.key]
                 create = True
             if not create:
-                raise ActionError(_message("no_session", session=key,
-                                           minutes=round(self.idle_timeout / 60)))
+                raise ActionError(
+                    _message("no_session", session=key, minutes=round(self.idle_timeout / 60))
+                )
             if len(self._sessions) >= self.max_sessions:
                 raise ActionError(_message("too_many_sessions", count=len(self._sessions)))
-            made = BrowsingSession(self.session, key or uuid.uuid4().hex[:12],
-                                   trace_dir=self.trace_dir, max_actions=self.max_actions)
+            made = BrowsingSession(
+                self.session,
+                key or uuid.uuid4().hex[:12],
+                trace_dir=self.trace_dir,
+                max_actions=self.max_actions,
+            )
             self._sessions[made.key] = made
             log.info("webqa: MCP session %s started (trace %s)", made.key, made.trace_path)
             return made
@@ -211,8 +257,11 @@ class SessionStore:
         """End the sessions that have had no call for ``idle_timeout`` seconds."""
         now = self._clock()
         with self._lock:
-            idle = [k for k, s in self._sessions.items()
-                    if now - s.last_used > self.idle_timeout and not s.lock.locked()]
+            idle = [
+                k
+                for k, s in self._sessions.items()
+                if now - s.last_used > self.idle_timeout and not s.lock.locked()
+            ]
         for key in idle:
             self.end(key)
 
@@ -236,18 +285,33 @@ def _connection_id(ctx: Context) -> str | None:
     return f"http-{value[:64]}" if value else None
 
 
-def build_server(session: Session, *, single: bool, trace_dir: Path | None = None,
-                 max_actions: int = 1000, idle_timeout: float = 1800.0,
-                 max_sessions: int = 100) -> tuple[MCPServer, SessionStore]:
+def build_server(
+    session: Session,
+    *,
+    single: bool,
+    trace_dir: Path | None = None,
+    max_actions: int = 1000,
+    idle_timeout: float = 1800.0,
+    max_sessions: int = 100,
+) -> tuple[MCPServer, SessionStore]:
     """The MCP server over ``session`` and its session store.
 
     ``single``: one client per process (stdio), so calls without a ``session`` argument share
     one browsing session; otherwise each connection, or each call without one, gets its own.
     """
-    store = SessionStore(session, trace_dir=trace_dir, max_actions=max_actions,
-                         idle_timeout=idle_timeout, max_sessions=max_sessions)
-    server: MCPServer = MCPServer("webqa", instructions=prompts.load("mcp_instructions.md"),
-                                  version=__version__, log_level="WARNING")
+    store = SessionStore(
+        session,
+        trace_dir=trace_dir,
+        max_actions=max_actions,
+        idle_timeout=idle_timeout,
+        max_sessions=max_sessions,
+    )
+    server: MCPServer = MCPServer(
+        "webqa",
+        instructions=prompts.load("mcp_instructions.md"),
+        version=__version__,
+        log_level="WARNING",
+    )
     watched: set[str] = set()
 
     def browse(ctx: Context, given: str | None, tool: str, args: dict[str, Any]) -> str:
@@ -265,34 +329,51 @@ def build_server(session: Session, *, single: bool, trace_dir: Path | None = Non
             raise ToolError(outcome.error or "the action failed")
         return browsing.result(outcome, named=not single)
 
-    SessionArg = Annotated[str | None,
-                           Field(description=str(_words()["session"]["description"]))]
+    SessionArg = Annotated[str | None, Field(description=str(_words()["session"]["description"]))]
 
-    def search(query: Annotated[str, Field(description=_param("search", "query"))],
-               ctx: Context, session: SessionArg = None) -> str:
+    def search(
+        query: Annotated[str, Field(description=_param("search", "query"))],
+        ctx: Context,
+        session: SessionArg = None,
+    ) -> str:
         return browse(ctx, session, "search", {"query": query})
 
-    def click(link: Annotated[int, Field(description=_param("click", "link"))],
-              ctx: Context, session: SessionArg = None) -> str:
+    def click(
+        link: Annotated[int, Field(description=_param("click", "link"))],
+        ctx: Context,
+        session: SessionArg = None,
+    ) -> str:
         return browse(ctx, session, "click", {"link": link})
 
-    def open(url: Annotated[str, Field(description=_param("open", "url"))],
-             ctx: Context, session: SessionArg = None) -> str:
+    def open(
+        url: Annotated[str, Field(description=_param("open", "url"))],
+        ctx: Context,
+        session: SessionArg = None,
+    ) -> str:
         return browse(ctx, session, "open", {"url": url})
 
-    def find(text: Annotated[str, Field(description=_param("find", "text"))],
-             ctx: Context, session: SessionArg = None) -> str:
+    def find(
+        text: Annotated[str, Field(description=_param("find", "text"))],
+        ctx: Context,
+        session: SessionArg = None,
+    ) -> str:
         return browse(ctx, session, "find", {"text": text})
 
-    def quote(text: Annotated[str, Field(description=_param("quote", "text"))],
-              ctx: Context, session: SessionArg = None) -> str:
+    def quote(
+        text: Annotated[str, Field(description=_param("quote", "text"))],
+        ctx: Context,
+        session: SessionArg = None,
+    ) -> str:
         return browse(ctx, session, "quote", {"text": text})
 
-    def scroll(direction: Annotated[Literal["down", "up"],
-                                    Field(description=_param("scroll", "direction"))],
-               ctx: Context,
-               screens: Annotated[int, Field(description=_param("scroll", "screens"))] = 1,
-               session: SessionArg = None) -> str:
+    def scroll(
+        direction: Annotated[
+            Literal["down", "up"], Field(description=_param("scroll", "direction"))
+        ],
+        ctx: Context,
+        screens: Annotated[int, Field(description=_param("scroll", "screens"))] = 1,
+        session: SessionArg = None,
+    ) -> str:
         return browse(ctx, session, "scroll", {"direction": direction, "screens": screens})
 
     def back(ctx: Context, session: SessionArg = None) -> str:
@@ -316,16 +397,18 @@ def build_server(session: Session, *, single: bool, trace_dir: Path | None = Non
         except WebQAError as exc:
             raise ToolError(str(exc)) from exc
         if answer.status != "answered":
-            raise ToolError(_message("not_answered", reason=answer.error or answer.refusal
-                                     or answer.status))
+            raise ToolError(
+                _message("not_answered", reason=answer.error or answer.refusal or answer.status)
+            )
         refs = "\n".join(f"[{c.n}] {c.title} — {c.url}\n    “{c.quote}”" for c in answer.citations)
         return f"{answer.text}\n\nReferences\n{refs}".strip()
 
     session_ask = session.ask
     for fn in (search, click, open, find, quote, scroll, back):
         server.add_tool(fn, name=fn.__name__, description=describe(fn.__name__))
-    server.add_tool(cited_answer, name="cited_answer",
-                    description=str(_words()["cited_answer"]["description"]))
+    server.add_tool(
+        cited_answer, name="cited_answer", description=str(_words()["cited_answer"]["description"])
+    )
     server.add_tool(ask, name="ask", description=str(_words()["ask"]["description"]))
     return server, store
 
@@ -348,9 +431,15 @@ def serve_stdio(server: MCPServer, store: SessionStore) -> None:
         store.close()
 
 
-def serve_http(server: MCPServer, store: SessionStore, *, host: str = "127.0.0.1",
-               port: int = 8000, on_ready: Callable[[str], None] | None = None,
-               idle_timeout: float = 1800.0) -> None:
+def serve_http(
+    server: MCPServer,
+    store: SessionStore,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    on_ready: Callable[[str], None] | None = None,
+    idle_timeout: float = 1800.0,
+) -> None:
     """Serve streamable HTTP at ``http://host:port/mcp`` until interrupted; ``on_ready`` gets
     the URL once the socket is bound (``port`` 0 picks a free port)."""
     import uvicorn
@@ -376,4 +465,3 @@ def serve_http(server: MCPServer, store: SessionStore, *, host: str = "127.0.0.1
     finally:
         sock.close()
         store.close()
-

@@ -20,8 +20,14 @@ from .commands import clip, valid_forms
 from .records import Page, Quote
 from .textmatch import MATCH_MARK
 
-__all__ = ["Observation", "observe", "MAX_PAST_ACTIONS", "MAX_QUESTION_CHARS",
-           "MAX_LINE_CHARS", "MAX_OBSERVATION_CHARS"]
+__all__ = [
+    "Observation",
+    "observe",
+    "MAX_PAST_ACTIONS",
+    "MAX_QUESTION_CHARS",
+    "MAX_LINE_CHARS",
+    "MAX_OBSERVATION_CHARS",
+]
 
 #: Past actions shown to the model; older ones are summarised as a count to bound the prompt.
 MAX_PAST_ACTIONS = 20
@@ -57,27 +63,32 @@ class Observation:
         return self.last.error if self.last else None
 
 
-def observe(question: str, browser: Browser, past_actions: list[str], actions_left: int,
-            last: Outcome | None = None) -> Observation:
+def observe(
+    question: str,
+    browser: Browser,
+    past_actions: list[str],
+    actions_left: int,
+    last: Outcome | None = None,
+) -> Observation:
     """Build and render the observation for the browser's current state."""
     view = browser.view
     top, lines = browser.window() if view else (0, [])
-    lines = [line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS] + "…"
-             for line in lines]
+    lines = [line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS] + "…" for line in lines]
     if last is not None and last.kind == "find" and last.match_line is not None:
         at = last.match_line - top
         if 0 <= at < len(lines):
             lines[at] = f"{MATCH_MARK} {lines[at]}"
     shown = past_actions[-MAX_PAST_ACTIONS:]
     if len(past_actions) > len(shown):
-        shown = [prompts.message("earlier_actions", count=len(past_actions) - len(shown)),
-                 *shown]
+        shown = [prompts.message("earlier_actions", count=len(past_actions) - len(shown)), *shown]
     page = view.page if view else None
-    obs = Observation(question, list(browser.quotes), list(past_actions), actions_left,
-                      page, top, lines, last)
+    obs = Observation(
+        question, list(browser.quotes), list(past_actions), actions_left, page, top, lines, last
+    )
     obs.text = prompts.render(
         "observation.j2",
-        question=question if len(question) <= MAX_QUESTION_CHARS
+        question=question
+        if len(question) <= MAX_QUESTION_CHARS
         else question[:MAX_QUESTION_CHARS] + "…",
         quotes=obs.quotes,
         past_actions=shown,
@@ -85,7 +96,8 @@ def observe(question: str, browser: Browser, past_actions: list[str], actions_le
         failed=bool(last and not last.ok),
         show_forms=bool(last and last.failure == "format"),
         valid_forms=valid_forms(),
-        title=(clip(page.title, 200) + (f" ({page.domain})" if page.domain else "")) if page
+        title=(clip(page.title, 200) + (f" ({page.domain})" if page.domain else ""))
+        if page
         else "",
         url=page.url if page else "",
         first_line=top,

@@ -22,18 +22,24 @@ from .render import render_document
 from .render.layout import clean_text, marker
 from .urls import CORPUS_SCHEMES, domain, strip_fragment
 
-__all__ = ["WebLoader", "RenderCache", "SnapshotLoader", "results_page", "search_key",
-           "parse_search_key"]
+__all__ = [
+    "WebLoader",
+    "RenderCache",
+    "SnapshotLoader",
+    "results_page",
+    "search_key",
+    "parse_search_key",
+]
 
 
 def parse_search_key(key: str) -> tuple[str, int] | None:
     """``(query, offset)`` of a results page's key, or None for another page."""
     if not key.startswith("search:"):
         return None
-    query, at, offset = key[len("search:"):].rpartition("@")
+    query, at, offset = key[len("search:") :].rpartition("@")
     if at and offset.isdigit():
         return query, int(offset)
-    return key[len("search:"):], 0
+    return key[len("search:") :], 0
 
 
 def search_key(query: str, offset: int = 0) -> str:
@@ -56,9 +62,16 @@ class RenderCache(LRU[str, Page]):
 class WebLoader:
     """Search engine + document source + renderer (see the module docstring)."""
 
-    def __init__(self, engine: SearchEngine, source: DocumentSource, *, results: int = 10,
-                 width: int = 100, render: Callable[..., Page] = render_document,
-                 cache: RenderCache | None = None) -> None:
+    def __init__(
+        self,
+        engine: SearchEngine,
+        source: DocumentSource,
+        *,
+        results: int = 10,
+        width: int = 100,
+        render: Callable[..., Page] = render_document,
+        cache: RenderCache | None = None,
+    ) -> None:
         self.engine = engine
         self.source = source
         self.results = results
@@ -84,7 +97,8 @@ class WebLoader:
         doc = self.source.fetch(key)
         final = strip_fragment(doc.url) or key
         page = (self.cache.get(final) if self.cache is not None else None) or self._render(
-            doc, width=self.width)
+            doc, width=self.width
+        )
         if self.cache is not None:
             self.cache.put(key, page)
             self.cache.put(final, page)
@@ -102,15 +116,26 @@ class WebLoader:
 
     def _search(self, query: str, offset: int, key: str) -> Page:
         hits = self.engine.search(query, limit=offset + self.results + 1)
-        page = results_page(query, hits[offset:offset + self.results], width=self.width,
-                            offset=offset, more=len(hits) > offset + self.results)
+        page = results_page(
+            query,
+            hits[offset : offset + self.results],
+            width=self.width,
+            offset=offset,
+            more=len(hits) > offset + self.results,
+        )
         if self.cache is not None:
             self.cache.put(key, page)
         return page
 
 
-def results_page(query: str, hits: Iterable[SearchResult], *, width: int = 100,
-                 offset: int = 0, more: bool = False) -> Page:
+def results_page(
+    query: str,
+    hits: Iterable[SearchResult],
+    *,
+    width: int = 100,
+    offset: int = 0,
+    more: bool = False,
+) -> Page:
     """Search results as a page of two lines per result — the link with its URL, then a
     one-line snippet — so a screen holds a whole page of results (WebGPT's layout, compact).
 
@@ -119,8 +144,11 @@ def results_page(query: str, hits: Iterable[SearchResult], *, width: int = 100,
     """
     hits = list(hits)
     shown = clean_text(query)[:200]
-    lines = [prompts.message("results_header", first=offset + 1, last=offset + len(hits),
-                             query=shown) if hits else prompts.message("no_results", query=shown)]
+    lines = [
+        prompts.message("results_header", first=offset + 1, last=offset + len(hits), query=shown)
+        if hits
+        else prompts.message("no_results", query=shown)
+    ]
     links: dict[int, Link] = {}
     suffix = _shared_suffix([hit.title for hit in hits])
     for i, hit in enumerate(hits, offset):
@@ -135,9 +163,13 @@ def results_page(query: str, hits: Iterable[SearchResult], *, width: int = 100,
             lines.append(_clip("  " + clean_text(" ".join(hit.snippet.split())), width))
     if more:
         lines.append(prompts.message("more_results"))
-    return Page(key=search_key(query, offset), url="",
-                title=prompts.message("results_title", query=clean_text(query)[:200]),
-                lines=lines, links=links)
+    return Page(
+        key=search_key(query, offset),
+        url="",
+        title=prompts.message("results_title", query=clean_text(query)[:200]),
+        lines=lines,
+        links=links,
+    )
 
 
 _SITE_SUFFIX = re.compile(r"\s[—–|·-]\s[^—–|·]+$")

@@ -41,11 +41,19 @@ def read_pdf(data: bytes, max_pages: int) -> PdfText:
         total = len(reader.pages)
         pages = [_page_text(reader, i) for i in range(min(total, max_pages))]
         title = _title(reader)
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError,
-            OSError) as exc:
+    except (
+        PyPdfError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        OSError,
+    ) as exc:
         # pypdf raises plain Python errors as well as its own on damaged files.
         raise UnsupportedContent(
-            f"the PDF could not be read ({type(exc).__name__}: {exc})") from exc
+            f"the PDF could not be read ({type(exc).__name__}: {exc})"
+        ) from exc
     except NotImplementedError as exc:  # an encryption scheme pypdf does not support
         raise UnsupportedContent(f"the PDF could not be read ({exc})") from exc
 

@@ -17,8 +17,17 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["prompts_dir", "render", "load", "table", "message", "message_of", "commands",
-           "system", "digests"]
+__all__ = [
+    "prompts_dir",
+    "render",
+    "load",
+    "table",
+    "message",
+    "message_of",
+    "commands",
+    "system",
+    "digests",
+]
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -103,8 +112,9 @@ def message_of(file: str, key: str, /, *, section: str | None = None, **fields: 
 def commands() -> list[dict[str, str]]:
     """The command forms the model is taught, in order: ``kind``, ``form``, ``help``,
     ``example`` (from ``commands.toml``)."""
-    return [{"kind": entry.get("kind", name), **entry}
-            for name, entry in table("commands.toml").items()]
+    return [
+        {"kind": entry.get("kind", name), **entry} for name, entry in table("commands.toml").items()
+    ]
 
 
 def system(**limits: Any) -> str:
@@ -118,5 +128,8 @@ def digests() -> dict[str, str]:
     """A short SHA-256 of every prompt file, for the trace's ``run`` event: a trace says which
     prompts produced it."""
     folder = prompts_dir()
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:12]
-            for p in sorted(folder.iterdir()) if p.is_file()}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:12]
+        for p in sorted(folder.iterdir())
+        if p.is_file()
+    }

@@ -45,14 +45,18 @@ def check_address(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
     target = address.removeprefix("ray://")
     host, sep, port = target.rpartition(":")
     if not sep or not port.isdigit():
-        raise ConfigError(f"--ray {address}: give the cluster's HOST:PORT (the head's GCS "
-                          "port, 6379 by default, or ray://HOST:10001 for Ray Client)")
+        raise ConfigError(
+            f"--ray {address}: give the cluster's HOST:PORT (the head's GCS "
+            "port, 6379 by default, or ray://HOST:10001 for Ray Client)"
+        )
     try:
         with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
             pass
     except OSError as exc:
-        raise ConfigError(f"the Ray cluster at {address} does not answer ({exc}); start one "
-                          "with `ray start --head` or check the address") from exc
+        raise ConfigError(
+            f"the Ray cluster at {address} does not answer ({exc}); start one "
+            "with `ray start --head` or check the address"
+        ) from exc
 
 
 def connect(address: str) -> bool:
@@ -69,8 +73,7 @@ def connect(address: str) -> bool:
         check_address(address)
     try:
         if address == "local":
-            ray.init(num_cpus=os.cpu_count() or 2, include_dashboard=False,
-                     log_to_driver=False)
+            ray.init(num_cpus=os.cpu_count() or 2, include_dashboard=False, log_to_driver=False)
         else:
             ray.init(address=address, log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
@@ -84,8 +87,9 @@ class Worker:
     ``open_session(**options)`` opens it (default :class:`~webqa.session.Session`).
     """
 
-    def __init__(self, options: dict[str, Any],
-                 open_session: Callable[..., Any] | None = None) -> None:
+    def __init__(
+        self, options: dict[str, Any], open_session: Callable[..., Any] | None = None
+    ) -> None:
         self.options = options
         self.open_session = open_session
         self.session: Any = None
@@ -130,8 +134,15 @@ def _answer(data: dict[str, Any]) -> Answer:
     return Answer(**values)
 
 
-def run_on_ray(items: list[Item], traces: Path, on_answer: Callable[[int, Item, Answer], None],
-               *, address: str, concurrency: int, options: dict[str, Any]) -> None:
+def run_on_ray(
+    items: list[Item],
+    traces: Path,
+    on_answer: Callable[[int, Item, Answer], None],
+    *,
+    address: str,
+    concurrency: int,
+    options: dict[str, Any],
+) -> None:
     """Answer ``items`` on the Ray cluster at ``address``, ``concurrency`` at a time; write
     each trace to ``traces/<id>.jsonl`` and hand each answer to ``on_answer`` as it comes."""
     started = connect(address)
@@ -152,8 +163,9 @@ def run_on_ray(items: list[Item], traces: Path, on_answer: Callable[[int, Item, 
         # Ray's own task retries would also spend the retry of every question merely queued on
         # a dying actor; the driver hands out only as many questions as an actor runs at once,
         # and retries a question itself.
-        remote = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=0,
-                            max_concurrency=per_actor)(Worker)
+        remote = ray.remote(
+            num_cpus=1, max_restarts=-1, max_task_retries=0, max_concurrency=per_actor
+        )(Worker)
         pool = [remote.remote(options) for _ in range(actors)]
         free = [slot for _ in range(per_actor) for slot in range(actors)]
         waiting = list(range(len(items)))[::-1]
@@ -173,13 +185,22 @@ def run_on_ray(items: list[Item], traces: Path, on_answer: Callable[[int, Item, 
                     result = ray.get(ref)
                 except RayError as exc:
                     if tries[index] < 2:
-                        log.warning("webqa: question %r: the Ray worker failed (%s); "
-                                    "trying once more", item.id, _first_line(exc))
+                        log.warning(
+                            "webqa: question %r: the Ray worker failed (%s); trying once more",
+                            item.id,
+                            _first_line(exc),
+                        )
                         waiting.append(index)
                         continue
                     log.warning("webqa: question %r failed on Ray: %s", item.id, exc)
-                    answer = Answer(item.question, "", [], "error", Usage(),
-                                    error=f"the Ray worker failed twice: {_first_line(exc)}")
+                    answer = Answer(
+                        item.question,
+                        "",
+                        [],
+                        "error",
+                        Usage(),
+                        error=f"the Ray worker failed twice: {_first_line(exc)}",
+                    )
                 else:
                     answer = _answer(result["answer"])
                     path = traces / f"{_safe(item.id)}.jsonl"

@@ -22,8 +22,9 @@ __all__ = [
     "Status",
 ]
 
-Status = Literal["answered", "refused", "no_quotes", "budget_exhausted", "stuck", "interrupted",
-                 "error"]
+Status = Literal[
+    "answered", "refused", "no_quotes", "budget_exhausted", "stuck", "interrupted", "error"
+]
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,15 @@ class Page:
         """Rebuild a page from :meth:`to_dict`'s output."""
         links = {int(k): Link(int(k), v["url"], v["text"]) for k, v in d.get("links", {}).items()}
         anchors = {str(k): int(v) for k, v in (d.get("anchors") or {}).items()}
-        return cls(d["key"], d["url"], d["title"], list(d["lines"]), links,
-                   tuple(d.get("notes", ())), anchors=anchors)
+        return cls(
+            d["key"],
+            d["url"],
+            d["title"],
+            list(d["lines"]),
+            links,
+            tuple(d.get("notes", ())),
+            anchors=anchors,
+        )
 
 
 @dataclass(frozen=True)

@@ -24,15 +24,52 @@ from typing import Any
 from .protocols import DocumentSource
 from .records import Answer
 
-__all__ = ["Score", "score", "is_correct", "first_sentence", "first_sentence_correct",
-           "token_f1", "citations_verbatim", "normalize", "strip_markers", "sentences"]
+__all__ = [
+    "Score",
+    "score",
+    "is_correct",
+    "first_sentence",
+    "first_sentence_correct",
+    "token_f1",
+    "citations_verbatim",
+    "normalize",
+    "strip_markers",
+    "sentences",
+]
 
 _MARKER = re.compile(r"\s*\[\d+(?:\s*[,;-]\s*\d+)*\]")
 _ARTICLES = {"a", "an", "the"}
 # Short tokens that end in a period without ending a sentence ("Dr. Who", "e.g. this").
-_ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "jr", "sr", "prof", "vs", "etc", "no", "vol",
-                  "e.g", "i.e", "cf", "approx", "fig", "inc", "ltd", "co", "mt", "gen", "col",
-                  "lt", "sgt", "rev", "u.s", "u.k"}
+_ABBREVIATIONS = {
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "st",
+    "jr",
+    "sr",
+    "prof",
+    "vs",
+    "etc",
+    "no",
+    "vol",
+    "e.g",
+    "i.e",
+    "cf",
+    "approx",
+    "fig",
+    "inc",
+    "ltd",
+    "co",
+    "mt",
+    "gen",
+    "col",
+    "lt",
+    "sgt",
+    "rev",
+    "u.s",
+    "u.k",
+}
 _BOUNDARY = re.compile(r"([.!?…]+)([\"'”’)\]]*)\s+(?=[\"'“‘(\[]?[A-Z0-9À-Þ])")
 
 
@@ -55,11 +92,12 @@ def sentences(text: str) -> list[str]:
     out: list[str] = []
     start = 0
     for m in _BOUNDARY.finditer(text):
-        before = text[start:m.start()].rsplit(" ", 1)[-1].lower()
-        if m.group(1) == "." and (before.rstrip(".") in _ABBREVIATIONS
-                                  or (len(before) == 1 and before.isalpha())):
+        before = text[start : m.start()].rsplit(" ", 1)[-1].lower()
+        if m.group(1) == "." and (
+            before.rstrip(".") in _ABBREVIATIONS or (len(before) == 1 and before.isalpha())
+        ):
             continue
-        out.append(text[start:m.end()].strip())
+        out.append(text[start : m.end()].strip())
         start = m.end()
     tail = text[start:].strip()
     if tail:
@@ -105,8 +143,9 @@ def token_f1(answer_text: str, golds: Iterable[str]) -> float:
     return best
 
 
-def citations_verbatim(answer: Answer | str | Path,
-                       source: DocumentSource | None = None) -> tuple[int, int]:
+def citations_verbatim(
+    answer: Answer | str | Path, source: DocumentSource | None = None
+) -> tuple[int, int]:
     """``(verbatim, cited)``: how many of the answer's citations are verbatim on their pages.
 
     ``answer`` is an :class:`Answer` with the ``source`` it was browsed over, or a trace path
@@ -139,5 +178,9 @@ def score(answer_text: str, golds: Iterable[str]) -> Score:
     words = len(strip_markers(answer_text).split())
     if not golds:
         return Score(None, None, None, words)
-    return Score(is_correct(answer_text, golds), first_sentence_correct(answer_text, golds),
-                 round(token_f1(answer_text, golds), 4), words)
+    return Score(
+        is_correct(answer_text, golds),
+        first_sentence_correct(answer_text, golds),
+        round(token_f1(answer_text, golds), 4),
+        words,
+    )

@@ -33,8 +33,10 @@ log = logging.getLogger("webqa")
 PROTOCOLS = ("text", "tools")
 
 #: Said once when no LLM is configured and the extractive policy runs instead.
-NO_LLM = ("webqa: no LLM configured (WEBQA_MODEL / OPENAI_BASE_URL); using the extractive "
-          "policy, which quotes pages without an LLM")
+NO_LLM = (
+    "webqa: no LLM configured (WEBQA_MODEL / OPENAI_BASE_URL); using the extractive "
+    "policy, which quotes pages without an LLM"
+)
 
 
 class Session:
@@ -54,18 +56,33 @@ class Session:
     or that none is configured); library use without it only logs them.
     """
 
-    def __init__(self, *, corpus: str | os.PathLike[str] | None = None,
-                 engine: str | SearchEngine | None = None, source: DocumentSource | None = None,
-                 policy: str | Policy = "auto", model: str | None = None,
-                 base_url: str | None = None, api_key: str | None = None,
-                 temperature: float | None = None, seed: int | None = None,
-                 timeout: float = 60.0, max_actions: int = 100, max_failures: int = 10,
-                 limits: Limits | None = None, protocol: str = "text", trace: TraceTo = None,
-                 cache: RenderCache | bool | None = None, allow_private: bool = False,
-                 allow_metadata: bool = False, block: list[str] | None = None,
-                 searxng_url: str | None = None, check_network: bool = True,
-                 on_step: Callable[[StepInfo], None] | None = None,
-                 notice: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        corpus: str | os.PathLike[str] | None = None,
+        engine: str | SearchEngine | None = None,
+        source: DocumentSource | None = None,
+        policy: str | Policy = "auto",
+        model: str | None = None,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
+        timeout: float = 60.0,
+        max_actions: int = 100,
+        max_failures: int = 10,
+        limits: Limits | None = None,
+        protocol: str = "text",
+        trace: TraceTo = None,
+        cache: RenderCache | bool | None = None,
+        allow_private: bool = False,
+        allow_metadata: bool = False,
+        block: list[str] | None = None,
+        searxng_url: str | None = None,
+        check_network: bool = True,
+        on_step: Callable[[StepInfo], None] | None = None,
+        notice: Callable[[str], None] | None = None,
+    ) -> None:
         if max_actions < 1 or max_failures < 1:
             raise ConfigError("max_actions and max_failures must be at least 1")
         if protocol not in PROTOCOLS:
@@ -74,12 +91,25 @@ class Session:
         self._closers: list[Callable[[], None]] = []
         try:
             engine_obj, source_obj, where = self._open_pages(
-                corpus, engine, source, allow_private=allow_private,
-                allow_metadata=allow_metadata, block=block, searxng_url=searxng_url,
-                check_network=check_network)
+                corpus,
+                engine,
+                source,
+                allow_private=allow_private,
+                allow_metadata=allow_metadata,
+                block=block,
+                searxng_url=searxng_url,
+                check_network=check_network,
+            )
             policy_obj, model_info = self._open_policy(
-                policy, protocol=protocol, model=model, base_url=base_url, api_key=api_key,
-                temperature=temperature, seed=seed, timeout=timeout)
+                policy,
+                protocol=protocol,
+                model=model,
+                base_url=base_url,
+                api_key=api_key,
+                temperature=temperature,
+                seed=seed,
+                timeout=timeout,
+            )
         except BaseException:
             self.close()
             raise
@@ -89,41 +119,68 @@ class Session:
             cache = RenderCache() if corpus is not None or cache is True else None
         self.limits = limits or Limits()
         self.config: dict[str, Any] = {
-            "policy": policy_obj.name, **model_info, **where, "protocol": protocol,
+            "policy": policy_obj.name,
+            **model_info,
+            **where,
+            "protocol": protocol,
             "prompts": prompts.digests(),
         }
         # An empty cache has length 0: test its type, not its truth.
         shared = cache if isinstance(cache, RenderCache) else None
-        self.agent = Agent(policy_obj, WebLoader(engine_obj, source_obj, cache=shared),
-                           limits=self.limits, max_actions=max_actions,
-                           max_failures=max_failures, trace=trace, on_step=on_step,
-                           config=self.config)
+        self.agent = Agent(
+            policy_obj,
+            WebLoader(engine_obj, source_obj, cache=shared),
+            limits=self.limits,
+            max_actions=max_actions,
+            max_failures=max_failures,
+            trace=trace,
+            on_step=on_step,
+            config=self.config,
+        )
 
     # -- assembly -------------------------------------------------------------------------
-    def _open_pages(self, corpus: str | os.PathLike[str] | None,
-                    engine: str | SearchEngine | None, source: DocumentSource | None,
-                    **web: Any) -> tuple[SearchEngine, DocumentSource, dict[str, Any]]:
+    def _open_pages(
+        self,
+        corpus: str | os.PathLike[str] | None,
+        engine: str | SearchEngine | None,
+        source: DocumentSource | None,
+        **web: Any,
+    ) -> tuple[SearchEngine, DocumentSource, dict[str, Any]]:
         if corpus is not None:
             from .corpus import open_corpus
 
             found = open_corpus(corpus)
             self._closers.append(found.close)
             if isinstance(engine, str):
-                raise ConfigError(f"--engine {engine} searches the live web; with --corpus "
-                                  "the corpus is the search engine")
+                raise ConfigError(
+                    f"--engine {engine} searches the live web; with --corpus "
+                    "the corpus is the search engine"
+                )
             engine_obj, source_obj = engine or found, source or found
-            where: dict[str, Any] = {"corpus": str(Path(corpus).expanduser().resolve()),
-                     "corpus_kind": found.kind}
+            where: dict[str, Any] = {
+                "corpus": str(Path(corpus).expanduser().resolve()),
+                "corpus_kind": found.kind,
+            }
         else:
             engine_obj, source_obj = self._open_live(engine, source, **web)
-            where = {"corpus": None, "allow_private": web["allow_private"],
-                     "allow_metadata": web["allow_metadata"], "block": web["block"]}
+            where = {
+                "corpus": None,
+                "allow_private": web["allow_private"],
+                "allow_metadata": web["allow_metadata"],
+                "block": web["block"],
+            }
         where["engine"] = getattr(engine_obj, "name", type(engine_obj).__name__)
         where["source"] = type(source_obj).__name__
         return engine_obj, source_obj, where
 
-    def _open_live(self, engine: str | SearchEngine | None, source: DocumentSource | None,
-                   *, check_network: bool, **web: Any) -> tuple[SearchEngine, DocumentSource]:
+    def _open_live(
+        self,
+        engine: str | SearchEngine | None,
+        source: DocumentSource | None,
+        *,
+        check_network: bool,
+        **web: Any,
+    ) -> tuple[SearchEngine, DocumentSource]:
         from .web import check_network as network_check
         from .web import open_live_web
 
@@ -140,19 +197,24 @@ class Session:
             network_check(live_engine)
         return live_engine, source or live_source
 
-    def _open_policy(self, policy: str | Policy, *, protocol: str = "text",
-                     **llm: Any) -> tuple[Policy, dict[str, Any]]:
+    def _open_policy(
+        self, policy: str | Policy, *, protocol: str = "text", **llm: Any
+    ) -> tuple[Policy, dict[str, Any]]:
         if not isinstance(policy, str):
             client = getattr(policy, "client", None)
-            return policy, {"model": getattr(client, "model", None),
-                            "base_url": getattr(client, "base_url", None)}
+            return policy, {
+                "model": getattr(client, "model", None),
+                "base_url": getattr(client, "base_url", None),
+            }
         from .policies.extractive import ExtractivePolicy
 
         if policy not in ("auto", "llm", "extractive"):
             raise ConfigError(f"unknown policy {policy!r}: use auto, llm or extractive")
         if policy == "extractive" and protocol == "tools":
-            raise ConfigError("--protocol tools is how an LLM calls the browser's tools; the "
-                              "extractive policy uses no LLM (use --protocol text)")
+            raise ConfigError(
+                "--protocol tools is how an LLM calls the browser's tools; the "
+                "extractive policy uses no LLM (use --protocol text)"
+            )
         if policy == "extractive":
             return ExtractivePolicy(), {"model": None, "base_url": None}
         from .llm import ChatClient
@@ -161,8 +223,10 @@ class Session:
         client = ChatClient.from_env(**llm, on_retry=self._notice)
         if client is None:
             if policy == "llm" or protocol == "tools":
-                raise ConfigError("no LLM configured: pass --model / --base-url or set "
-                                  "WEBQA_MODEL or OPENAI_BASE_URL")
+                raise ConfigError(
+                    "no LLM configured: pass --model / --base-url or set "
+                    "WEBQA_MODEL or OPENAI_BASE_URL"
+                )
             self._notice(NO_LLM)
             return ExtractivePolicy(), {"model": None, "base_url": None}
         self._closers.append(client.close)
@@ -175,8 +239,13 @@ class Session:
         return LLMPolicy(client), {"model": client.model, "base_url": client.base_url}
 
     # -- use --------------------------------------------------------------------------------
-    def ask(self, question: str, *, trace: TraceTo = None,
-            on_step: Callable[[StepInfo], None] | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        *,
+        trace: TraceTo = None,
+        on_step: Callable[[StepInfo], None] | None = None,
+    ) -> Answer:
         """Answer ``question`` by browsing; every citation in the result is verbatim.
 
         ``trace`` overrides the session's trace destination for this run.
@@ -226,8 +295,7 @@ def rerun(events: list[dict[str, Any]]) -> list[str]:
 
     run = next((e for e in events if e.get("type") == "run"), {})
     config: dict[str, Any] = run["config"] if isinstance(run.get("config"), dict) else {}
-    recorded: dict[str, Any] = (config["limits"] if isinstance(config.get("limits"), dict)
-                                else {})
+    recorded: dict[str, Any] = config["limits"] if isinstance(config.get("limits"), dict) else {}
     names = {f.name for f in fields(Limits)}
     limits = Limits(**{k: v for k, v in recorded.items() if k in names and isinstance(v, int)})
     pages = []
@@ -239,9 +307,13 @@ def rerun(events: list[dict[str, Any]]) -> list[str]:
                 continue  # a damaged snapshot: the step that needs it will differ
     policy = ReplayPolicy(events)
     seen: list[str] = []
-    agent = Agent(_Recording(policy, seen), SnapshotLoader(pages), limits=limits,
-                  max_actions=_positive(config.get("max_actions"), 100),
-                  max_failures=_positive(config.get("max_failures"), 10**6))
+    agent = Agent(
+        _Recording(policy, seen),
+        SnapshotLoader(pages),
+        limits=limits,
+        max_actions=_positive(config.get("max_actions"), 100),
+        max_failures=_positive(config.get("max_failures"), 10**6),
+    )
     agent.run(str(run.get("question", "")), trace=False)
     return seen
 

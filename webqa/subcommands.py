@@ -18,8 +18,16 @@ from typing import Any
 
 from .records import Answer
 
-__all__ = ["run_ask", "run_batch", "run_browse", "run_index", "run_show", "run_replay",
-           "run_export", "print_answer"]
+__all__ = [
+    "run_ask",
+    "run_batch",
+    "run_browse",
+    "run_index",
+    "run_show",
+    "run_replay",
+    "run_export",
+    "print_answer",
+]
 
 
 def _console(stderr: bool = False) -> Any:
@@ -50,17 +58,28 @@ def _session_options(args: argparse.Namespace, err: Any) -> dict[str, Any]:
 
         block = list(args.block or []) + ([] if args.no_default_block else list(DEFAULT_BLOCK))
     options: dict[str, Any] = {
-        "corpus": args.corpus, "engine": args.engine, "allow_private": args.allow_private,
-        "allow_metadata": getattr(args, "allow_metadata", False), "block": block,
-        "searxng_url": args.searxng_url, "max_actions": args.max_actions,
-        "max_failures": getattr(args, "max_failures", 10), "limits": Limits(window=args.window),
+        "corpus": args.corpus,
+        "engine": args.engine,
+        "allow_private": args.allow_private,
+        "allow_metadata": getattr(args, "allow_metadata", False),
+        "block": block,
+        "searxng_url": args.searxng_url,
+        "max_actions": args.max_actions,
+        "max_failures": getattr(args, "max_failures", 10),
+        "limits": Limits(window=args.window),
         "notice": lambda text: err.print(f"[dim]{_escape(text)}[/]"),
     }
     if hasattr(args, "model"):
-        options.update(policy=args.policy, model=args.model, base_url=args.base_url,
-                       api_key=args.api_key, temperature=args.temperature, seed=args.seed,
-                       timeout=getattr(args, "timeout", 60.0),
-                       protocol=getattr(args, "protocol", "text"))
+        options.update(
+            policy=args.policy,
+            model=args.model,
+            base_url=args.base_url,
+            api_key=args.api_key,
+            temperature=args.temperature,
+            seed=args.seed,
+            timeout=getattr(args, "timeout", 60.0),
+            protocol=getattr(args, "protocol", "text"),
+        )
     return options
 
 
@@ -68,8 +87,10 @@ def _progress(err: Any) -> Any:
     def progress(step: Any) -> None:
         mark = "[red]✗[/]" if step.error else "[green]·[/]"
         why = f" [red]{_escape(_short(step.error))}[/]" if step.error else ""
-        err.print(f"{mark} [dim]{step.n:>3}[/] {_escape(_short(step.action))}{why} "
-                  f"[dim]({step.actions_left} left)[/]")
+        err.print(
+            f"{mark} [dim]{step.n:>3}[/] {_escape(_short(step.action))}{why} "
+            f"[dim]({step.actions_left} left)[/]"
+        )
 
     return progress
 
@@ -91,8 +112,10 @@ def run_ask(args: argparse.Namespace) -> int:
     else:
         print_answer(answer)
     if answer.removed_markers and not quiet:
-        err.print(f"[yellow]webqa: {answer.removed_markers} citation marker(s) pointed at no "
-                  "quote and were removed[/]")
+        err.print(
+            f"[yellow]webqa: {answer.removed_markers} citation marker(s) pointed at no "
+            "quote and were removed[/]"
+        )
     if answer.status != "answered":
         print(f"webqa: {_reason(answer)}", file=sys.stderr)
         return 1
@@ -113,7 +136,8 @@ def run_batch(args: argparse.Namespace) -> int:
     quiet = getattr(args, "quiet", False)
     lock = threading.Lock()
     done = {"n": 0, "answered": 0, "correct": 0, "graded": 0}
-    out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
+    # Closed in the finally below, after the last row (a with-block would end before the batch).
+    out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")  # noqa: SIM115
 
     def write(row: dict[str, Any]) -> None:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -133,14 +157,14 @@ def run_batch(args: argparse.Namespace) -> int:
                 done["correct"] += ok
                 mark = " [green]correct[/]" if ok else " [red]wrong[/]"
             if not quiet:
-                err.print(f"[dim]{done['n']:>4}/{len(items)}[/] {_escape(item.id)} "
-                          f"{answer.status}{mark}")
+                err.print(
+                    f"[dim]{done['n']:>4}/{len(items)}[/] {_escape(item.id)} {answer.status}{mark}"
+                )
         rows.add(index, row)
 
     options = _session_options(args, err)
     try:
-        batch(items, concurrency=args.concurrency, traces=args.traces, on_answer=report,
-              **options)
+        batch(items, concurrency=args.concurrency, traces=args.traces, on_answer=report, **options)
     except KeyboardInterrupt:
         rows.flush()
         print(f"webqa: interrupted; {done['n']} finished answers were written", file=sys.stderr)
@@ -150,8 +174,10 @@ def run_batch(args: argparse.Namespace) -> int:
             out.close()
     summary = f"answered {done['answered']}/{len(items)}"
     if done["graded"]:
-        summary += (f"; correct {done['correct']}/{done['graded']} "
-                    f"({100 * done['correct'] / done['graded']:.1f}%)")
+        summary += (
+            f"; correct {done['correct']}/{done['graded']} "
+            f"({100 * done['correct'] / done['graded']:.1f}%)"
+        )
     print(f"webqa: {summary}", file=sys.stderr)
     return 0 if done["answered"] else 1
 
@@ -185,8 +211,10 @@ def print_answer(answer: Answer) -> None:
     if answer.citations:
         out.print("\n[bold]References[/]")
     for c in answer.citations:
-        out.print(f"[bold][{c.n}][/] {_escape(c.title)} — [cyan]{_escape(c.url)}[/]"
-                  + ("" if c.cited else " [dim](not cited)[/]"))
+        out.print(
+            f"[bold][{c.n}][/] {_escape(c.title)} — [cyan]{_escape(c.url)}[/]"
+            + ("" if c.cited else " [dim](not cited)[/]")
+        )
         out.print(f"    “{_escape(c.quote)}”")
     if answer.trace_path:
         _console(stderr=True).print(f"[dim]trace: {_escape(answer.trace_path)}[/]")
@@ -303,11 +331,14 @@ def run_export(args: argparse.Namespace) -> int:
     dpo or comparisons (from comparison files), filtered by status and correctness."""
     from .tracetools import export_examples
 
-    report = export_examples([Path(p) for p in args.traces], Path(args.output),
-                             format=getattr(args, "format", "sft"),
-                             status=getattr(args, "status", None),
-                             correct=getattr(args, "correct", False),
-                             results=getattr(args, "results", None))
+    report = export_examples(
+        [Path(p) for p in args.traces],
+        Path(args.output),
+        format=getattr(args, "format", "sft"),
+        status=getattr(args, "status", None),
+        correct=getattr(args, "correct", False),
+        results=getattr(args, "results", None),
+    )
     print(report.message, file=sys.stderr)
     return 0 if report.examples else 1
 
@@ -331,8 +362,14 @@ def run_eval(args: argparse.Namespace) -> int:
     if not quiet and err.is_terminal:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-        bar = Progress("[progress.description]{task.description}", BarColumn(),
-                       MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True)
+        bar = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+        )
 
     def report(row: dict[str, Any], done: int, total: int) -> None:
         if bar is not None:
@@ -341,8 +378,15 @@ def run_eval(args: argparse.Namespace) -> int:
             mark = {True: " [green]correct[/]", False: " [red]wrong[/]"}.get(row["correct"], "")
             err.print(f"[dim]{done:>4}/{total}[/] {_escape(row['id'])} {row['status']}{mark}")
 
-    run = dict(concurrency=args.concurrency, best_of=args.best_of, scorer=args.scorer,
-               reward_url=args.reward_url, ray=args.ray, problems=problems, on_result=report)
+    run = dict(
+        concurrency=args.concurrency,
+        best_of=args.best_of,
+        scorer=args.scorer,
+        reward_url=args.reward_url,
+        ray=args.ray,
+        problems=problems,
+        on_result=report,
+    )
     try:
         if bar is not None:
             with bar:
@@ -373,11 +417,16 @@ def _print_results(items: list[Any], out: str) -> None:
         row = rows.get(item.id)
         if row is None:
             continue
-        table.add_row(_escape(item.id), row["status"], flag[row["correct"]],
-                      flag[row["first_sentence_correct"]],
-                      "n/a" if row["token_f1"] is None else f"{row['token_f1']:.2f}",
-                      flag[row["citations_verbatim"]], f"{row['seconds']:.1f}",
-                      _escape(_short(row["error"] or row["answer"] or "", 80)))
+        table.add_row(
+            _escape(item.id),
+            row["status"],
+            flag[row["correct"]],
+            flag[row["first_sentence_correct"]],
+            "n/a" if row["token_f1"] is None else f"{row['token_f1']:.2f}",
+            flag[row["citations_verbatim"]],
+            f"{row['seconds']:.1f}",
+            _escape(_short(row["error"] or row["answer"] or "", 80)),
+        )
     _console().print(table)
 
 
@@ -402,10 +451,14 @@ def _print_summary(summary: Any, out: str) -> None:
         ("citations verbatim", share(s.citations_verbatim, s.citations)),
         ("answers with every citation verbatim", share(s.answers_all_verbatim, s.answered)),
         ("answer length (words)", "n/a" if s.words is None else f"{s.words:.1f}"),
-        ("seconds per question", "n/a" if s.seconds_per_question is None
-         else f"{s.seconds_per_question:.2f}"),
-        ("actions per question", "n/a" if s.actions_per_question is None
-         else f"{s.actions_per_question:.1f}"),
+        (
+            "seconds per question",
+            "n/a" if s.seconds_per_question is None else f"{s.seconds_per_question:.2f}",
+        ),
+        (
+            "actions per question",
+            "n/a" if s.actions_per_question is None else f"{s.actions_per_question:.1f}",
+        ),
         ("tokens", str(s.tokens)),
         ("wall time (this run)", f"{s.wall_seconds:.1f} s"),
     ]
@@ -436,22 +489,33 @@ def run_compare(args: argparse.Namespace) -> int:
     if args.judge:
         from .llm import ChatClient
 
-        judge = ChatClient.from_env(model=args.model, base_url=args.base_url,
-                                    api_key=args.api_key, timeout=args.timeout)
+        judge = ChatClient.from_env(
+            model=args.model, base_url=args.base_url, api_key=args.api_key, timeout=args.timeout
+        )
         if judge is None:
-            print("webqa: --judge needs a model: pass --model / --base-url or set WEBQA_MODEL "
-                  "or OPENAI_BASE_URL", file=sys.stderr)
+            print(
+                "webqa: --judge needs a model: pass --model / --base-url or set WEBQA_MODEL "
+                "or OPENAI_BASE_URL",
+                file=sys.stderr,
+            )
             return 2
     try:
-        report = compare(pairs, args.output, judge=judge,
-                         ask=None if judge else _shell_input, dataset=args.dataset)
+        report = compare(
+            pairs,
+            args.output,
+            judge=judge,
+            ask=None if judge else _shell_input,
+            dataset=args.dataset,
+        )
     finally:
         if judge is not None:
             judge.close()
     failed = f", {report.failed} failed (recorded with their error)" if report.failed else ""
     skipped = f", {report.skipped} skipped" if report.skipped else ""
-    print(f"webqa: wrote {report.written} comparison(s) to {report.output}{failed}{skipped}",
-          file=sys.stderr)
+    print(
+        f"webqa: wrote {report.written} comparison(s) to {report.output}{failed}{skipped}",
+        file=sys.stderr,
+    )
     return 0 if report.written else 1
 
 
@@ -476,10 +540,14 @@ def run_mcp(args: argparse.Namespace) -> int:
             print(f"webqa: cannot create {traces}: {exc}", file=sys.stderr)
             return 2
     with Session(**options, trace=traces) as session:
-        server, store = build_server(session, single=args.http is None, trace_dir=traces,
-                                     max_actions=args.session_actions,
-                                     idle_timeout=args.idle_timeout,
-                                     max_sessions=args.max_sessions)
+        server, store = build_server(
+            session,
+            single=args.http is None,
+            trace_dir=traces,
+            max_actions=args.session_actions,
+            idle_timeout=args.idle_timeout,
+            max_sessions=args.max_sessions,
+        )
         if args.http is None:
             try:
                 serve_stdio(server, store)  # ends every session's trace, however it stops
@@ -490,10 +558,17 @@ def run_mcp(args: argparse.Namespace) -> int:
                 # exit would wait for it: the traces are closed, so leave now.
                 os._exit(130)
         else:
+
             def ready(url: str) -> None:
                 if not args.quiet:
                     err.print(f"webqa: MCP server at {_escape(url)}")
 
-            serve_http(server, store, host=args.host, port=args.http, on_ready=ready,
-                       idle_timeout=args.idle_timeout)
+            serve_http(
+                server,
+                store,
+                host=args.host,
+                port=args.http,
+                on_ready=ready,
+                idle_timeout=args.idle_timeout,
+            )
     return 0

@@ -10,7 +10,8 @@ __all__ = ["STOPWORDS", "words", "tokens", "query_terms", "stem", "title_phrases
 
 #: English function words and question words. They match almost every page, so keeping them
 #: only slows an index down and, in an AND query, they cost matches for nothing.
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 a about above according after again against all also am an and any are as at be because been
 before being below between both but by can could did do does doing done down during each either
 else ever few for from further get got had has have having he her here hers herself him himself
@@ -20,7 +21,8 @@ should since so some such than that the their theirs them themselves then there 
 those though through to too under until up upon us very via was we were what whatever when where
 whether which while who whom whose why will with within without would yet you your yours
 yourself yourselves
-""".split())
+""".split()
+)
 
 # webqa splits text into words two ways, both here. Search splits at every punctuation mark,
 # as SQLite's unicode61 tokenizer does, so a query's words are the index's words. Scoring a
@@ -92,10 +94,13 @@ def _undouble(w: str) -> str:
 
 # Words that may sit inside a capitalised title ("Ray Charles and Betty Carter").
 _CONNECT = frozenset(
-    "of the a an and in on to for at by with from is my you i me your & + =".split())
+    "of the a an and in on to for at by with from is my you i me your & + =".split()
+)
 # Words that open a question rather than a title ("Which", "In the ...").
-_LEAD = frozenset("the a an in on which who what when where how why for after before "
-                  "during between apart according".split())
+_LEAD = frozenset(
+    "the a an in on which who what when where how why for after before "
+    "during between apart according".split()
+)
 _QUOTED = re.compile(r'"([^"]{2,200})"')
 
 

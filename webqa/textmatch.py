@@ -26,9 +26,23 @@ MATCH_MARK = "▶"
 __all__ = ["PageMatcher", "Span", "fold"]
 
 _FOLD = {
-    "‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "`": "'", "´": "'",
-    "“": '"', "”": '"', "„": '"', "‟": '"', "″": '"', "«": '"', "»": '"',
-    "…": ".", "〖": "【", "〗": "】",
+    "‘": "'",
+    "’": "'",
+    "‚": "'",
+    "‛": "'",
+    "′": "'",
+    "`": "'",
+    "´": "'",
+    "“": '"',
+    "”": '"',
+    "„": '"',
+    "‟": '"',
+    "″": '"',
+    "«": '"',
+    "»": '"',
+    "…": ".",
+    "〖": "【",
+    "〗": "】",
 }
 # Hyphens and dashes are skipped like whitespace: a model types "Jean Paul" for "Jean-Paul"
 # and "1990 1995" for "1990–1995".
@@ -127,8 +141,9 @@ class PageMatcher:
             pos = self.folded.find(needle)
         return None if pos < 0 else self._line_of(pos)
 
-    def quote(self, text: str, *, near_line: int | None = None,
-              max_chars: int | None = None) -> Span | None:
+    def quote(
+        self, text: str, *, near_line: int | None = None, max_chars: int | None = None
+    ) -> Span | None:
         """The page's own text for ``text``, or for ``start━end`` (or ``start ... end``) the
         span between the two; None when it is not on the page.
 
@@ -178,8 +193,11 @@ class PageMatcher:
             lo = max(cell * bucket - len(needle) // 2, 0)
             region = self.folded[lo : lo + 2 * len(needle) + bucket]
             # Stray one- or two-letter agreements at the edges would stretch the window.
-            blocks = [b for b in SequenceMatcher(None, needle, region, autojunk=False)
-                      .get_matching_blocks() if b.size >= min(3, q)]
+            blocks = [
+                b
+                for b in SequenceMatcher(None, needle, region, autojunk=False).get_matching_blocks()
+                if b.size >= min(3, q)
+            ]
             if not blocks:
                 continue
             a, b = blocks[0].b, blocks[-1].b + blocks[-1].size
@@ -192,8 +210,9 @@ class PageMatcher:
 
     # -- matching ---------------------------------------------------------------------------
 
-    def _pair(self, head: str, tail: str, near_line: int | None,
-              max_chars: int | None) -> tuple[int, int, int] | None:
+    def _pair(
+        self, head: str, tail: str, near_line: int | None, max_chars: int | None
+    ) -> tuple[int, int, int] | None:
         # One pass for each end, then one merge: linear in the page and in the matches,
         # where trying each start against the rest of the page was quadratic.
         heads = self._positions(head)
@@ -204,7 +223,7 @@ class PageMatcher:
         shortest: tuple[int, int] | None = None
         last_head = -1
         # Ends before the first start can pair with nothing: skip them in one step.
-        for t in tails[bisect_left(tails, heads[0] + len(head)):]:
+        for t in tails[bisect_left(tails, heads[0] + len(head)) :]:
             i = bisect_right(heads, t - len(head)) - 1  # the last start that ends before t
             if i < 0 or i == last_head:
                 continue  # that start already has its nearest end
@@ -236,8 +255,9 @@ class PageMatcher:
         first, last = self._line_of(start), self._line_of(end - 1)
         return 0 if first <= line <= last else min(abs(first - line), abs(last - line))
 
-    def _make(self, start: int, end: int, occurrences: int = 1, *,
-              whole_words: bool = False) -> Span:
+    def _make(
+        self, start: int, end: int, occurrences: int = 1, *, whole_words: bool = False
+    ) -> Span:
         first, last = self._line_of(start), self._line_of(end - 1)
         a = _plain_index(self.lines[first], start - self._starts[first])
         b = _plain_index(self.lines[last], end - 1 - self._starts[last]) + 1
@@ -250,8 +270,9 @@ class PageMatcher:
         if first == last:
             raw = self.lines[first][a:b]
         else:
-            raw = "\n".join([self.lines[first][a:], *self.lines[first + 1 : last],
-                             self.lines[last][:b]])
+            raw = "\n".join(
+                [self.lines[first][a:], *self.lines[first + 1 : last], self.lines[last][:b]]
+            )
         return Span(" ".join(raw.split()), first, last, occurrences, extended)
 
     def _extend(self, last: int, b: int) -> tuple[int, int, bool]:
@@ -287,8 +308,6 @@ class PageMatcher:
 
     def _line_of(self, pos: int) -> int:
         return bisect_right(self._starts, pos) - 1
-
-
 
 
 def _fold_line(line: str) -> str:

@@ -36,10 +36,26 @@ from .errors import ConfigError, FormatError
 if TYPE_CHECKING:
     from .trace import TraceFile
 
-__all__ = ["Param", "ToolSpec", "TOOLS", "REFUSALS", "tool_schemas", "tool_names", "describe",
-           "param_description", "input_schema", "parse_tool_call", "tool_call_for",
-           "tools_system", "failed_call_text", "command_for_action", "tool_call_examples",
-           "tools_message", "MAX_ARGUMENTS_CHARS", "FAILED_CALL_PREFIX"]
+__all__ = [
+    "Param",
+    "ToolSpec",
+    "TOOLS",
+    "REFUSALS",
+    "tool_schemas",
+    "tool_names",
+    "describe",
+    "param_description",
+    "input_schema",
+    "parse_tool_call",
+    "tool_call_for",
+    "tools_system",
+    "failed_call_text",
+    "command_for_action",
+    "tool_call_examples",
+    "tools_message",
+    "MAX_ARGUMENTS_CHARS",
+    "FAILED_CALL_PREFIX",
+]
 
 #: Longest arguments text read: past this the call is refused before any JSON is parsed (JSON
 #: escapes may take six characters per character, so a legal argument stays well inside).
@@ -55,10 +71,17 @@ REFUSALS = tuple(r for r in END_REASONS if r != "answer")
 
 # The tool and parameter name for each command kind (None: the command has no argument).
 _TOOL_OF: dict[Kind, tuple[str, str | None]] = {
-    "search": ("search", "query"), "click": ("click", "link"), "open": ("open", "url"),
-    "find": ("find", "text"), "quote": ("quote", "text"), "unquote": ("unquote", "n"),
-    "scroll_down": ("scroll", "screens"), "scroll_up": ("scroll", "screens"),
-    "top": ("top", None), "back": ("back", None), "end": ("answer", None),
+    "search": ("search", "query"),
+    "click": ("click", "link"),
+    "open": ("open", "url"),
+    "find": ("find", "text"),
+    "quote": ("quote", "text"),
+    "unquote": ("unquote", "n"),
+    "scroll_down": ("scroll", "screens"),
+    "scroll_up": ("scroll", "screens"),
+    "top": ("top", None),
+    "back": ("back", None),
+    "end": ("answer", None),
 }
 
 
@@ -105,8 +128,7 @@ def _build() -> tuple[ToolSpec, ...]:
             params = (_param(param, spec.arg),)
         tools[name] = ToolSpec(name, (spec.kind,), params)
         if spec.kind == "end":
-            tools["refuse"] = ToolSpec("refuse", ("end",),
-                                       (Param("reason", "string", REFUSALS),))
+            tools["refuse"] = ToolSpec("refuse", ("end",), (Param("reason", "string", REFUSALS),))
     return tuple(tools.values())
 
 
@@ -170,10 +192,17 @@ def input_schema(tool: ToolSpec) -> dict[str, Any]:
 
 def tool_schemas() -> list[dict[str, Any]]:
     """Every tool as an OpenAI function tool (``{"type": "function", "function": ...}``)."""
-    return [{"type": "function",
-             "function": {"name": t.name, "description": describe(t.name),
-                          "parameters": input_schema(t)}}
-            for t in TOOLS]
+    return [
+        {
+            "type": "function",
+            "function": {
+                "name": t.name,
+                "description": describe(t.name),
+                "parameters": input_schema(t),
+            },
+        }
+        for t in TOOLS
+    ]
 
 
 def tools_system(**limits: Any) -> str:
@@ -184,14 +213,16 @@ def tools_system(**limits: Any) -> str:
 
 # -- reading a call ------------------------------------------------------------------------------
 
+
 def _arguments(name: str, arguments: str | dict[str, Any] | None) -> dict[str, Any]:
     if arguments is None:
         return {}
     if isinstance(arguments, dict):
         return arguments
     if len(arguments) > MAX_ARGUMENTS_CHARS:
-        raise FormatError(tools_message("too_large", name=name, chars=len(arguments),
-                                        limit=MAX_ARGUMENTS_CHARS))
+        raise FormatError(
+            tools_message("too_large", name=name, chars=len(arguments), limit=MAX_ARGUMENTS_CHARS)
+        )
     if not arguments.strip():
         return {}  # some servers send "" for a call without arguments
     try:
@@ -201,8 +232,9 @@ def _arguments(name: str, arguments: str | dict[str, Any] | None) -> dict[str, A
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise FormatError(tools_message("bad_json", name=name,
-                                        why=f"got a JSON {type(value).__name__}"))
+        raise FormatError(
+            tools_message("bad_json", name=name, why=f"got a JSON {type(value).__name__}")
+        )
     return value
 
 
@@ -221,23 +253,30 @@ def _check(tool: ToolSpec, param: Param, value: Any) -> str:
     """``value`` as the text the command takes, or FormatError when it fails the schema."""
     where = {"param": param.name, "name": tool.name}
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise FormatError(tools_message("wrong_type", expected=_EXPECTED[param.type],
-                                        got=_shown(value), **where))
+        raise FormatError(
+            tools_message("wrong_type", expected=_EXPECTED[param.type], got=_shown(value), **where)
+        )
     if param.type == "integer":
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         # Models often send a number as a string ("3"): read it as the text parser would.
         text = str(value).strip()
         if not text.isdigit():  # a fraction, a negative number or words
-            raise FormatError(tools_message("wrong_type", expected=_EXPECTED["integer"],
-                                            got=_shown(value), **where))
+            raise FormatError(
+                tools_message(
+                    "wrong_type", expected=_EXPECTED["integer"], got=_shown(value), **where
+                )
+            )
     else:
         text = str(value)
         if not text.strip():
             raise FormatError(tools_message("missing", name=tool.name, param=param.name))
     if param.enum and text.strip().lower() not in [str(v) for v in param.enum]:
-        raise FormatError(tools_message("not_allowed", got=_shown(value),
-                                        allowed=", ".join(map(str, param.enum)), **where))
+        raise FormatError(
+            tools_message(
+                "not_allowed", got=_shown(value), allowed=", ".join(map(str, param.enum)), **where
+            )
+        )
     return text.strip().lower() if param.enum else text
 
 
@@ -246,15 +285,21 @@ def parse_tool_call(name: str, arguments: str | dict[str, Any] | None) -> Comman
     is unknown or the arguments fail its schema (or the command's own checks)."""
     tool = _BY_NAME.get(name)
     if tool is None:
-        raise FormatError(tools_message("unknown_tool", name=clip(str(name), 40),
-                                        tools=", ".join(tool_names())))
+        raise FormatError(
+            tools_message("unknown_tool", name=clip(str(name), 40), tools=", ".join(tool_names()))
+        )
     args = _arguments(name, arguments)
     known = {p.name for p in tool.params}
     for key in args:
         if key not in known:
-            raise FormatError(tools_message(
-                "unexpected", name=name, param=clip(str(key), 40),
-                params=", ".join(sorted(known)) or "no arguments"))
+            raise FormatError(
+                tools_message(
+                    "unexpected",
+                    name=name,
+                    param=clip(str(key), 40),
+                    params=", ".join(sorted(known)) or "no arguments",
+                )
+            )
     values: dict[str, str] = {}
     for param in tool.params:
         if param.name not in args or args[param.name] is None:
@@ -280,8 +325,10 @@ def tool_call_for(command: Command) -> tuple[str, dict[str, Any]]:
     if kind == "end":
         return ("answer", {}) if arg == "answer" else ("refuse", {"reason": arg})
     if kind in ("scroll_down", "scroll_up"):
-        return "scroll", {"direction": "down" if kind == "scroll_down" else "up",
-                          "screens": int(arg or 1)}
+        return "scroll", {
+            "direction": "down" if kind == "scroll_down" else "up",
+            "screens": int(arg or 1),
+        }
     name, param = _TOOL_OF[kind]
     if param is None:
         return name, {}
@@ -290,15 +337,20 @@ def tool_call_for(command: Command) -> tuple[str, dict[str, Any]]:
 
 # -- a step's action text -------------------------------------------------------------------------
 
-def failed_call_text(error: str, calls: list[tuple[str, str]] | None = None,
-                     content: str = "") -> str:
+
+def failed_call_text(
+    error: str, calls: list[tuple[str, str]] | None = None, content: str = ""
+) -> str:
     """The action text of a rejected reply: :data:`FAILED_CALL_PREFIX` and the error on one
     line, then the calls (clipped) and the reply's text as one JSON line, so a trace keeps what
     was sent and :func:`command_for_action` gives back the same error."""
-    record = {"calls": [{"name": clip(n, 60), "arguments": clip(a, 400)} for n, a in calls or []],
-              "content": clip(content, 200)}
-    return (FAILED_CALL_PREFIX + " ".join(error.split()) + "\n"
-            + json.dumps(record, ensure_ascii=False))
+    record = {
+        "calls": [{"name": clip(n, 60), "arguments": clip(a, 400)} for n, a in calls or []],
+        "content": clip(content, 200),
+    }
+    return (
+        FAILED_CALL_PREFIX + " ".join(error.split()) + "\n" + json.dumps(record, ensure_ascii=False)
+    )
 
 
 def command_for_action(text: str) -> Command | FormatError:
@@ -309,7 +361,7 @@ def command_for_action(text: str) -> Command | FormatError:
     observations exactly, including the messages of rejected calls.
     """
     if text.startswith(FAILED_CALL_PREFIX):
-        return FormatError(text.splitlines()[0][len(FAILED_CALL_PREFIX):])
+        return FormatError(text.splitlines()[0][len(FAILED_CALL_PREFIX) :])
     try:
         return parse(text)
     except FormatError as exc:
@@ -317,6 +369,7 @@ def command_for_action(text: str) -> Command | FormatError:
 
 
 # -- export ----------------------------------------------------------------------------------------
+
 
 def tool_call_examples(trace: TraceFile) -> list[dict[str, Any]]:
     """Chat fine-tuning rows for a ``tools`` trace, in the OpenAI tool-call format.
@@ -337,16 +390,32 @@ def tool_call_examples(trace: TraceFile) -> list[dict[str, Any]]:
         except FormatError:
             continue
         call_id = f"call_{event.get('n', len(rows) + 1)}"
-        rows.append({
-            "messages": [
-                {"role": "system", "content": system},
-                {"role": "user", "content": str(event.get("observation", ""))},
-                {"role": "assistant", "content": None, "tool_calls": [{
-                    "id": call_id, "type": "function",
-                    "function": {"name": name, "arguments": json.dumps(args, ensure_ascii=False)},
-                }]},
-                {"role": "tool", "tool_call_id": call_id, "content": str(event.get("result", ""))},
-            ],
-            "tools": tools,
-        })
+        rows.append(
+            {
+                "messages": [
+                    {"role": "system", "content": system},
+                    {"role": "user", "content": str(event.get("observation", ""))},
+                    {
+                        "role": "assistant",
+                        "content": None,
+                        "tool_calls": [
+                            {
+                                "id": call_id,
+                                "type": "function",
+                                "function": {
+                                    "name": name,
+                                    "arguments": json.dumps(args, ensure_ascii=False),
+                                },
+                            }
+                        ],
+                    },
+                    {
+                        "role": "tool",
+                        "tool_call_id": call_id,
+                        "content": str(event.get("result", "")),
+                    },
+                ],
+                "tools": tools,
+            }
+        )
     return rows

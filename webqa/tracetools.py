@@ -127,7 +127,7 @@ def _observation_quotes(observation: str) -> list[dict[str, Any]]:
         # "[n] From <title>" (numbered as the answer cites them), or "From <title>" in older traces
         head = _QUOTE_HEAD.match(line)
         if head:
-            quotes.append({"url": "", "title": _strip_domain(line[head.end():]), "text": ""})
+            quotes.append({"url": "", "title": _strip_domain(line[head.end() :]), "text": ""})
         elif quotes and (line.startswith("> ") or quotes[-1]["text"]):
             text = line[2:] if line.startswith("> ") and not quotes[-1]["text"] else line
             quotes[-1]["text"] = f"{quotes[-1]['text']}\n{text}" if quotes[-1]["text"] else text
@@ -712,8 +712,12 @@ class ExportReport:
                 text += f"; {_count(self.ties, 'tie')} left out (no preference)"
             if self.problems:
                 more = f"; ... {len(self.problems) - 3} more" if len(self.problems) > 3 else ""
-                text += (f"; {_count(len(self.problems), 'line')} left out ("
-                         + "; ".join(self.problems[:3]) + more + ")")
+                text += (
+                    f"; {_count(len(self.problems), 'line')} left out ("
+                    + "; ".join(self.problems[:3])
+                    + more
+                    + ")"
+                )
             return text
         text = (
             f"wrote {_count(self.examples, 'example')} ({_count(self.step_examples, 'step')}, "
@@ -738,8 +742,11 @@ class ExportReport:
 
 def _graded(results: str | Path | None, paths: list[Path]) -> dict[str, bool | None]:
     """Correctness by resolved trace path, from eval results (given, or beside traces/)."""
-    files = [Path(results)] if results else sorted(
-        {p.parent.parent / "results.jsonl" for p in paths if p.parent.name == "traces"})
+    files = (
+        [Path(results)]
+        if results
+        else sorted({p.parent.parent / "results.jsonl" for p in paths if p.parent.name == "traces"})
+    )
     graded: dict[str, bool | None] = {}
     for f in files:
         if not f.exists():
@@ -756,9 +763,15 @@ def _graded(results: str | Path | None, paths: list[Path]) -> dict[str, bool | N
     return graded
 
 
-def export_examples(paths: Iterable[str | Path | TraceFile], output: str | Path, *,
-                    format: str = "sft", status: Iterable[str] | None = None,
-                    correct: bool = False, results: str | Path | None = None) -> ExportReport:
+def export_examples(
+    paths: Iterable[str | Path | TraceFile],
+    output: str | Path,
+    *,
+    format: str = "sft",
+    status: Iterable[str] | None = None,
+    correct: bool = False,
+    results: str | Path | None = None,
+) -> ExportReport:
     """Write training data to ``output`` (JSONL), one example per line.
 
     ``sft`` (the default): chat fine-tuning examples in the OpenAI format from traces —
@@ -788,11 +801,13 @@ def export_examples(paths: Iterable[str | Path | TraceFile], output: str | Path,
         report.bad_lines += [(trace.path, n, r) for n, r in trace.bad_lines]
         ended = (trace.end or {}).get("status")
         if (wanted is not None and ended not in wanted) or (
-                correct and graded.get(str(Path(trace.path).resolve())) is not True):
+            correct and graded.get(str(Path(trace.path).resolve())) is not True
+        ):
             report.traces_left_out += 1
             continue
-        config: dict[str, Any] = (trace.run["config"] if isinstance(trace.run.get("config"), dict)
-                                  else {})
+        config: dict[str, Any] = (
+            trace.run["config"] if isinstance(trace.run.get("config"), dict) else {}
+        )
         if config.get("protocol") == "tools":
             for tool_example in _tool_call_examples(trace):
                 rows.append(json.dumps(tool_example, ensure_ascii=False) + "\n")
@@ -822,9 +837,11 @@ def _tool_call_examples(trace: TraceFile) -> list[dict[str, Any]]:
     try:
         from .toolspec import tool_call_examples
     except ImportError as exc:
-        raise ConfigError(f"{trace.path} was recorded with the tools protocol, and this webqa "
-                          "cannot export tool-call examples (webqa.toolspec."
-                          "tool_call_examples is missing)") from exc
+        raise ConfigError(
+            f"{trace.path} was recorded with the tools protocol, and this webqa "
+            "cannot export tool-call examples (webqa.toolspec."
+            "tool_call_examples is missing)"
+        ) from exc
     return list(tool_call_examples(trace))
 
 
@@ -837,8 +854,10 @@ def _write_rows(output: str | Path, rows: list[str]) -> None:
 
 def _with_references(answer: str, titles: list[str], extracts: list[str]) -> str:
     """The answer as the assistant's reply: its text, then the quotes its markers refer to."""
-    refs = "\n".join(f"[{n}] {t}: \u201c{e}\u201d"
-                     for n, (t, e) in enumerate(zip(titles, extracts, strict=False), 1))
+    refs = "\n".join(
+        f"[{n}] {t}: \u201c{e}\u201d"
+        for n, (t, e) in enumerate(zip(titles, extracts, strict=False), 1)
+    )
     return f"{answer}\n\nReferences:\n{refs}" if refs else answer
 
 
@@ -861,14 +880,24 @@ def _export_pairs(paths: list[str | Path], output: str | Path, format: str) -> E
             better, worse = ("0", "1") if r["score_0"] > r["score_1"] else ("1", "0")
 
             def reply(side: str, r: dict[str, Any] = r) -> list[dict[str, str]]:
-                text = _with_references(r[f"answer_{side}"], r[f"quotes_{side}"]["title"],
-                                        r[f"quotes_{side}"]["extract"])
+                text = _with_references(
+                    r[f"answer_{side}"],
+                    r[f"quotes_{side}"]["title"],
+                    r[f"quotes_{side}"]["extract"],
+                )
                 return [{"role": "assistant", "content": text}]
 
-            rows.append(json.dumps({
-                "prompt": [{"role": "user", "content": r["question"]["full_text"]}],
-                "chosen": reply(better), "rejected": reply(worse),
-            }, ensure_ascii=False) + "\n")
+            rows.append(
+                json.dumps(
+                    {
+                        "prompt": [{"role": "user", "content": r["question"]["full_text"]}],
+                        "chosen": reply(better),
+                        "rejected": reply(worse),
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
             report.pairs += 1
     _write_rows(output, rows)
     return report

@@ -35,8 +35,9 @@ class CitationCheck:
     """Why it is not verbatim (not on the page, or the page could not be had)."""
 
 
-def verify_citations(answer: Answer | str | Path,
-                     source: DocumentSource | None = None) -> list[CitationCheck]:
+def verify_citations(
+    answer: Answer | str | Path, source: DocumentSource | None = None
+) -> list[CitationCheck]:
     """Check each citation of ``answer`` (an Answer with its ``source``, or a trace path)."""
     if isinstance(answer, Answer):
         if source is None:
@@ -56,14 +57,17 @@ def verify_citations(answer: Answer | str | Path,
         answers = [e for e in trace.events if e.get("type") == "answer"]
         if not answers:
             raise ConfigError(f"{answer}: the trace holds no answer")
-        cited = [(int(c["n"]), str(c["url"]), str(c["quote"]))
-                 for c in answers[-1].get("citations", [])]
+        cited = [
+            (int(c["n"]), str(c["url"]), str(c["quote"])) for c in answers[-1].get("citations", [])
+        ]
         pages = {}
         for event in trace.events:
             if event.get("type") == "page" and event.get("url"):
                 pages.setdefault(str(event["url"]), Page.from_dict(event))
-    return [_check(n, url, quote, pages.get(url, "the page is not in the trace"))
-            for n, url, quote in cited]
+    return [
+        _check(n, url, quote, pages.get(url, "the page is not in the trace"))
+        for n, url, quote in cited
+    ]
 
 
 def _check(n: int, url: str, quote: str, page: Page | str) -> CitationCheck:

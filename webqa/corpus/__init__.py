@@ -26,8 +26,18 @@ if TYPE_CHECKING:
     from .warc import WarcCorpus
     from .zim import ZimCorpus
 
-__all__ = ["Corpus", "IndexStats", "Progress", "open_corpus", "build_index", "FolderCorpus",
-           "ZimCorpus", "WarcCorpus", "user_data_dir", "index_dir"]
+__all__ = [
+    "Corpus",
+    "IndexStats",
+    "Progress",
+    "open_corpus",
+    "build_index",
+    "FolderCorpus",
+    "ZimCorpus",
+    "WarcCorpus",
+    "user_data_dir",
+    "index_dir",
+]
 
 # Each kind is imported when first used: a folder needs neither libzim nor warcio, and
 # those imports are a good part of a short run's start-up time.
@@ -55,12 +65,17 @@ def _kind(path: Path) -> str:
 
     if is_warc(path):
         return "warc"
-    raise ConfigError(f"unknown corpus type: {path} (expected a folder, a .zim file, "
-                      "or a .warc / .warc.gz file)")
+    raise ConfigError(
+        f"unknown corpus type: {path} (expected a folder, a .zim file, or a .warc / .warc.gz file)"
+    )
 
 
-def open_corpus(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None,
-                progress: Progress | None = None) -> Corpus:
+def open_corpus(
+    path: str | os.PathLike[str],
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    progress: Progress | None = None,
+) -> Corpus:
     """Open the corpus at ``path``: a folder, a ``.zim`` file or a ``.warc``/``.warc.gz`` file.
 
     Folder and WARC indexes are kept in ``cache_dir`` (default ``<user data dir>/index``) and
@@ -85,8 +100,13 @@ def open_corpus(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[st
     return WarcCorpus(p, cache_dir=cache_dir, progress=progress)
 
 
-def build_index(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None,
-                progress: Progress | None = None, full: bool = False) -> IndexStats:
+def build_index(
+    path: str | os.PathLike[str],
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    progress: Progress | None = None,
+    full: bool = False,
+) -> IndexStats:
     """Build or refresh the search index of the corpus at ``path`` and report what was done.
 
     ``build_index(path, *, cache_dir=None, progress=None, full=False) -> IndexStats``
@@ -116,8 +136,9 @@ def build_index(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[st
         with ZimCorpus(p, cache_dir=cache_dir) as zim:
             count = zim.archive.article_count
             added = zim.prefill(progress)
-            stats = IndexStats("zim", zim.path, None, documents=count, added=added,
-                               unchanged=max(0, count - added))
+            stats = IndexStats(
+                "zim", zim.path, None, documents=count, added=added, unchanged=max(0, count - added)
+            )
     else:
         corpus: FolderCorpus | WarcCorpus
         if kind == "folder":

@@ -12,8 +12,18 @@ from typing import Any, Protocol, Self, runtime_checkable
 
 from webqa.records import Document, SearchResult
 
-__all__ = ["Corpus", "Progress", "IndexStats", "MAX_INDEX_CHARS", "MAX_FETCH_BYTES",
-           "MAX_QUERY_CHARS", "MAX_QUERY_WORDS", "bound_query", "shorten", "ClosingCorpus"]
+__all__ = [
+    "Corpus",
+    "Progress",
+    "IndexStats",
+    "MAX_INDEX_CHARS",
+    "MAX_FETCH_BYTES",
+    "MAX_QUERY_CHARS",
+    "MAX_QUERY_WORDS",
+    "bound_query",
+    "shorten",
+    "ClosingCorpus",
+]
 
 log = logging.getLogger("webqa.corpus")
 
@@ -43,7 +53,7 @@ def bound_query(query: str) -> str:
     """
     head = query
     if len(head) > MAX_QUERY_CHARS:
-        head = head[:MAX_QUERY_CHARS + 1]
+        head = head[: MAX_QUERY_CHARS + 1]
         cut = max(head.rfind(" "), head.rfind("\n"), head.rfind("\t"))
         head = head[:cut] if cut > 0 else head[:MAX_QUERY_CHARS]
     parts = head.split()
@@ -111,11 +121,15 @@ class IndexStats:
         return d
 
     def __str__(self) -> str:
-        counts = (f"{self.added} added, {self.updated} updated, {self.removed} removed, "
-                  f"{self.unchanged} unchanged, {len(self.skipped)} skipped")
+        counts = (
+            f"{self.added} added, {self.updated} updated, {self.removed} removed, "
+            f"{self.unchanged} unchanged, {len(self.skipped)} skipped"
+        )
         where = f"; index {self.index_path}" if self.index_path else ""
-        return (f"{self.kind} {self.source}: {self.documents} documents ({counts}) "
-                f"in {self.seconds:.1f} s{where}")
+        return (
+            f"{self.kind} {self.source}: {self.documents} documents ({counts}) "
+            f"in {self.seconds:.1f} s{where}"
+        )
 
 
 class ClosingCorpus:
@@ -131,6 +145,10 @@ class ClosingCorpus:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()

@@ -17,8 +17,9 @@ def index_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     return Path(cache_dir).expanduser() if cache_dir is not None else user_data_dir() / "index"
 
 
-def index_file(source: str | os.PathLike[str], kind: str,
-               cache_dir: str | os.PathLike[str] | None = None) -> Path:
+def index_file(
+    source: str | os.PathLike[str], kind: str, cache_dir: str | os.PathLike[str] | None = None
+) -> Path:
     """The SQLite index file for ``source`` (a folder or WARC file) of the given ``kind``.
 
     The name carries a readable stem plus a hash of the absolute path, so two folders that

@@ -34,14 +34,19 @@ from .base import MAX_FETCH_BYTES, MAX_INDEX_CHARS, IndexStats, Progress, shorte
 from .fts import IndexedCorpus
 from .text import decode, html_title, html_to_text, markdown_title, markdown_to_text, valid_text
 
-__all__ = ["FolderCorpus", "SUFFIXES", "FULL_CHECK_FILES", "PARALLEL_AFTER", "extract",
-           "read_and_extract"]
+__all__ = [
+    "FolderCorpus",
+    "SUFFIXES",
+    "FULL_CHECK_FILES",
+    "PARALLEL_AFTER",
+    "extract",
+    "read_and_extract",
+]
 
 log = logging.getLogger("webqa.corpus")
 
 #: File kinds a folder corpus indexes, with the content type ``fetch`` reports.
-SUFFIXES = {".html": "text/html", ".htm": "text/html", ".md": "text/markdown",
-            ".txt": "text/plain"}
+SUFFIXES = {".html": "text/html", ".htm": "text/html", ".md": "text/markdown", ".txt": "text/plain"}
 # Commits during a long refresh, so an interrupted one keeps most of its work (a build from
 # scratch is one transaction into a side file).
 _CHECKPOINT_EVERY = 20_000
@@ -161,8 +166,9 @@ def _workers() -> int:
     return max(1, min(4, (os.cpu_count() or 1) - 1))
 
 
-def _extracted(jobs: Iterator[_Job], after: int
-               ) -> Iterator[tuple[_Job, tuple[str, str] | tuple[None, str]]]:
+def _extracted(
+    jobs: Iterator[_Job], after: int
+) -> Iterator[tuple[_Job, tuple[str, str] | tuple[None, str]]]:
     """Each job with its file's text, in job order: read here for the first ``after`` jobs,
     then by worker processes a chunk at a time."""
     for n, job in enumerate(jobs, 1):
@@ -187,8 +193,9 @@ def _extracted(jobs: Iterator[_Job], after: int
             while True:
                 chunk = list(islice(jobs, _CHUNK))
                 if chunk:
-                    window.append((chunk, pool.submit(_read_many,
-                                                      [(j.path, j.size) for j in chunk])))
+                    window.append(
+                        (chunk, pool.submit(_read_many, [(j.path, j.size) for j in chunk]))
+                    )
                 if window and (not chunk or len(window) > 2 * workers):
                     done, future = window.popleft()
                     yield from zip(done, future.result(), strict=True)
@@ -209,9 +216,15 @@ class FolderCorpus(IndexedCorpus):
     #: Files read in this process before worker processes take over reading (see _update).
     parallel_after = PARALLEL_AFTER
 
-    def __init__(self, root: str | os.PathLike[str], *,
-                 cache_dir: str | os.PathLike[str] | None = None, refresh: bool = True,
-                 progress: Progress | None = None, full: bool = False) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        cache_dir: str | os.PathLike[str] | None = None,
+        refresh: bool = True,
+        progress: Progress | None = None,
+        full: bool = False,
+    ) -> None:
         """Open the folder's index, bring it up to date unless ``refresh`` is False.
 
         ``full``: compare every file's mtime and size with the index, not only each
@@ -221,15 +234,22 @@ class FolderCorpus(IndexedCorpus):
         self.root = Path(root).expanduser().resolve()
         if not self.root.is_dir():
             raise ConfigError(f"corpus folder does not exist: {self.root}")
-        super().__init__(self.root, _label(self.root), cache_dir=cache_dir, progress=progress,
-                         update=refresh, full=full)
+        super().__init__(
+            self.root,
+            _label(self.root),
+            cache_dir=cache_dir,
+            progress=progress,
+            update=refresh,
+            full=full,
+        )
 
     def _empty_message(self) -> str:
         return f"no indexable files ({', '.join(SUFFIXES)}) in {self.root}"
 
     # -- indexing -------------------------------------------------------------------------
-    def _listing(self, rel: str, skipped: list[tuple[str, str]] | None
-                 ) -> tuple[list[tuple[str, str, str, float, int]], list[str]]:
+    def _listing(
+        self, rel: str, skipped: list[tuple[str, str]] | None
+    ) -> tuple[list[tuple[str, str, str, float, int]], list[str]]:
         """``([(stored key, relative path, path, mtime, size)], [relative subfolder path])``
         of the indexable files and the subfolders directly in folder ``rel`` ("" or
         ``"a/b/"``); symbolic links are not followed (fetch would refuse a target outside
@@ -253,15 +273,17 @@ class FolderCorpus(IndexedCorpus):
             try:
                 if entry.is_dir(follow_symlinks=False):
                     subfolders.append(name + "/")
-                elif (os.path.splitext(entry.name)[1].lower() in SUFFIXES
-                      and entry.is_file(follow_symlinks=False)):
+                elif os.path.splitext(entry.name)[1].lower() in SUFFIXES and entry.is_file(
+                    follow_symlinks=False
+                ):
                     st = entry.stat()
                     key = _storable(name)
                     if key in keys:
                         if skipped is not None:
                             skipped.append((_readable(name), f"its name clashes with {key}"))
-                            log.warning("skipping %s: its name clashes with %s",
-                                        _readable(name), key)
+                            log.warning(
+                                "skipping %s: its name clashes with %s", _readable(name), key
+                            )
                         continue
                     keys.add(key)
                     files.append((key, name, entry.path, st.st_mtime, st.st_size))
@@ -293,8 +315,10 @@ class FolderCorpus(IndexedCorpus):
             # The common case, once per open: one lstat per folder, nothing else per folder.
             root, lstat, isdir = os.fsencode(self.root) + b"/", os.lstat, stat.S_ISDIR
             try:
-                return any((st := lstat(root + raw)).st_mtime_ns != mtime
-                           or not isdir(st.st_mode) for _, _, raw, mtime in folders)
+                return any(
+                    (st := lstat(root + raw)).st_mtime_ns != mtime or not isdir(st.st_mode)
+                    for _, _, raw, mtime in folders
+                )
             except OSError:  # a folder is gone
                 return True
         known = {path for _, path, _, _ in folders}
@@ -351,8 +375,14 @@ class FolderCorpus(IndexedCorpus):
         stats.seconds = time.monotonic() - start
         return stats
 
-    def _jobs(self, pending: list[str], known: dict[str, tuple[int, bytes, int]], fresh: bool,
-              stats: IndexStats, count: _Counter) -> Iterator[_Job]:
+    def _jobs(
+        self,
+        pending: list[str],
+        known: dict[str, tuple[int, bytes, int]],
+        fresh: bool,
+        stats: IndexStats,
+        count: _Counter,
+    ) -> Iterator[_Job]:
         """List the ``pending`` folders (and the new ones found in them), record their
         stamps and drop what left them; yield the files that must be (re)read."""
         while pending:
@@ -374,23 +404,40 @@ class FolderCorpus(IndexedCorpus):
                 if had == (file_mtime, size):
                     count.tick(key)
                 else:
-                    yield _Job(key, name, file_path, file_mtime, size, folder, had is not None,
-                               had is None and (fresh or old is None))
+                    yield _Job(
+                        key,
+                        name,
+                        file_path,
+                        file_mtime,
+                        size,
+                        folder,
+                        had is not None,
+                        had is None and (fresh or old is None),
+                    )
             for key in stored:
                 self.index.remove(key)
                 stats.removed += 1
             pending.extend(sub for sub in reversed(subfolders) if _storable(sub) not in known)
 
-    def _store(self, job: _Job, result: tuple[str, str] | tuple[None, str],
-               stats: IndexStats) -> bool:
+    def _store(
+        self, job: _Job, result: tuple[str, str] | tuple[None, str], stats: IndexStats
+    ) -> bool:
         """Store one extracted file; False (and a note in ``stats``) when it was skipped."""
         title, body = result
         if title is None:
             stats.skipped.append((job.key, body))
             log.warning("skipping %s: %s", job.key, body)
             return False
-        self.index.put(job.key, self.url_for(job.rel), title, body, mtime=job.mtime,
-                       size=job.size, new=job.new, folder=job.folder)
+        self.index.put(
+            job.key,
+            self.url_for(job.rel),
+            title,
+            body,
+            mtime=job.mtime,
+            size=job.size,
+            new=job.new,
+            folder=job.folder,
+        )
         if job.update:
             stats.updated += 1
         else:
@@ -406,13 +453,15 @@ class FolderCorpus(IndexedCorpus):
     def _path_for(self, url: str) -> Path:
         parts = urlsplit(url)
         if parts.scheme != "local" or parts.netloc != self.label:
-            raise FetchError(f"not in this corpus: {shorten(url)} "
-                             f"(this is local://{self.label}/)", url=url)
+            raise FetchError(
+                f"not in this corpus: {shorten(url)} (this is local://{self.label}/)", url=url
+            )
         # Percent-escapes are file-name bytes: %E9 finds a Latin-1 named file.
         raw = unquote_to_bytes(parts.path.encode("utf-8", "surrogateescape"))
         if b"\x00" in raw:
-            raise FetchError(f"not in this corpus: {shorten(url)} (a file name cannot hold "
-                             "a NUL byte)", url=url)
+            raise FetchError(
+                f"not in this corpus: {shorten(url)} (a file name cannot hold a NUL byte)", url=url
+            )
         rel = PurePosixPath(os.fsdecode(raw).lstrip("/"))
         if ".." in rel.parts:
             raise FetchError(f"not in this corpus: {shorten(url)} (leaves the folder)", url=url)
@@ -434,18 +483,22 @@ class FolderCorpus(IndexedCorpus):
                 raise FetchError(f"not in this corpus: {shorten(url)}", url=url)
             size = path.stat().st_size
             if size > MAX_FETCH_BYTES:
-                raise TooLargeError(f"{shorten(url)}: file of {size} bytes is over the "
-                                    f"{MAX_FETCH_BYTES} byte limit", url=url)
+                raise TooLargeError(
+                    f"{shorten(url)}: file of {size} bytes is over the "
+                    f"{MAX_FETCH_BYTES} byte limit",
+                    url=url,
+                )
             data = path.read_bytes()
         except UnicodeEncodeError as exc:  # a lone surrogate that names no byte
-            raise FetchError(f"not in this corpus: {shorten(url)} (not a file name)",
-                             url=url) from exc
+            raise FetchError(
+                f"not in this corpus: {shorten(url)} (not a file name)", url=url
+            ) from exc
         except OSError as exc:
             if exc.errno == errno.ENAMETOOLONG:
-                raise FetchError(f"not in this corpus: {shorten(url)} (file name too long)",
-                                 url=url) from exc
-            raise FetchError(f"cannot read {shorten(url)}: {exc.strerror or exc}",
-                             url=url) from exc
+                raise FetchError(
+                    f"not in this corpus: {shorten(url)} (file name too long)", url=url
+                ) from exc
+            raise FetchError(f"cannot read {shorten(url)}: {exc.strerror or exc}", url=url) from exc
         key = path.relative_to(self.root).as_posix()
         text = _decode(data, path)
         stem = _readable(path.stem)

@@ -40,8 +40,14 @@ from . import ftsquery
 from .base import ClosingCorpus, IndexStats, Progress, bound_query, shorten
 from .cache import index_file
 
-__all__ = ["FtsIndex", "IndexedCorpus", "SCHEMA_VERSION", "QUICK_CHECK_MAX_BYTES", "build_lock",
-           "is_damage"]
+__all__ = [
+    "FtsIndex",
+    "IndexedCorpus",
+    "SCHEMA_VERSION",
+    "QUICK_CHECK_MAX_BYTES",
+    "build_lock",
+    "is_damage",
+]
 
 log = logging.getLogger("webqa.corpus")
 
@@ -67,8 +73,23 @@ CREATE TABLE IF NOT EXISTS df(term TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT
 """
 #: Every object an index of this schema holds (FTS5's shadow tables included): one missing
 #: means the file was damaged, and it is rebuilt rather than silently recreated empty.
-_OBJECTS = frozenset({"meta", "docs", "docs_url", "docs_dir", "dirs", "fts", "fts_vocab", "df",
-                      "fts_data", "fts_idx", "fts_content", "fts_docsize", "fts_config"})
+_OBJECTS = frozenset(
+    {
+        "meta",
+        "docs",
+        "docs_url",
+        "docs_dir",
+        "dirs",
+        "fts",
+        "fts_vocab",
+        "df",
+        "fts_data",
+        "fts_idx",
+        "fts_content",
+        "fts_docsize",
+        "fts_config",
+    }
+)
 #: ``PRAGMA quick_check`` on open costs about 0.5 ms per MB of index warm and 3 ms per MB cold
 #: (48 ms for 10,000 encyclopedia pages, 16 MB): it runs on open only for indexes up to this
 #: size. Past it, damage is found (and repaired) when a query trips over it.
@@ -88,8 +109,12 @@ def is_damage(exc: BaseException) -> bool:
     if code is not None and code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
         return True
     text = str(exc).lower()
-    return ("malformed" in text or "no such table" in text or "not a database" in text
-            or "corrupt" in text)
+    return (
+        "malformed" in text
+        or "no such table" in text
+        or "not a database" in text
+        or "corrupt" in text
+    )
 
 
 class _Damaged(Exception):
@@ -250,8 +275,9 @@ class FtsIndex:
         # Autocommit: writes open their own transaction (see _begin), so a search never
         # leaves one open that would pin an old snapshot of the file. A writer in another
         # process is waited for rather than failed on.
-        db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None,
-                             timeout=30)
+        db = sqlite3.connect(
+            str(self.path), check_same_thread=False, isolation_level=None, timeout=30
+        )
         self._db = db
         try:
             if self._bulk:
@@ -278,8 +304,11 @@ class FtsIndex:
                 raise _NotReady(f"schema {version}")
             else:
                 if version is not None:
-                    log.info("search index %s is of another version (%s); rebuilding it",
-                             self.path, version)
+                    log.info(
+                        "search index %s is of another version (%s); rebuilding it",
+                        self.path,
+                        version,
+                    )
                     self._wipe()
                 db.executescript(_SCHEMA)
                 self._meta_set("schema", SCHEMA_VERSION)
@@ -314,8 +343,9 @@ class FtsIndex:
         return self._db
 
     @contextmanager
-    def _using(self, what: str,
-               error: type[WebQAError] = ConfigError) -> Iterator[sqlite3.Connection]:
+    def _using(
+        self, what: str, error: type[WebQAError] = ConfigError
+    ) -> Iterator[sqlite3.Connection]:
         with self._lock:
             if self._db is None:
                 raise error(f"search index {self.path}: {what} failed: the index is closed")
@@ -373,34 +403,45 @@ class FtsIndex:
         with self._using("reading file stamps") as db:
             return {k: (m, s) for k, m, s in db.execute("SELECT key, mtime, size FROM docs")}
 
-    def put(self, key: str, url: str, title: str, body: str, *, mtime: float = 0.0,
-            size: int = 0, extra: str | None = None, new: bool = False,
-            folder: int | None = None) -> None:
+    def put(
+        self,
+        key: str,
+        url: str,
+        title: str,
+        body: str,
+        *,
+        mtime: float = 0.0,
+        size: int = 0,
+        extra: str | None = None,
+        new: bool = False,
+        folder: int | None = None,
+    ) -> None:
         """Add or replace the document stored under ``key`` (``new``: the caller believes it
         is not stored yet, which saves a lookup; a row another writer stored meanwhile is
         replaced all the same; ``folder``: the :meth:`put_dir` id of the folder it is in)."""
         with self._using(f"indexing {key}") as db:
             self._begin()
-            row = None if new else db.execute("SELECT id FROM docs WHERE key=?",
-                                              (key,)).fetchone()
+            row = None if new else db.execute("SELECT id FROM docs WHERE key=?", (key,)).fetchone()
             rowid = None
             if row is None:
                 try:
-                    rowid = db.execute("INSERT INTO docs(key, url, title, mtime, size, extra, "
-                                       "dir) VALUES(?, ?, ?, ?, ?, ?, ?)",
-                                       (key, url, title, mtime, size, extra,
-                                        folder)).lastrowid
+                    rowid = db.execute(
+                        "INSERT INTO docs(key, url, title, mtime, size, extra, "
+                        "dir) VALUES(?, ?, ?, ?, ?, ?, ?)",
+                        (key, url, title, mtime, size, extra, folder),
+                    ).lastrowid
                 except sqlite3.IntegrityError:  # stored since the caller read the stamps
                     row = db.execute("SELECT id FROM docs WHERE key=?", (key,)).fetchone()
                     if row is None:
                         raise
             if row is not None:
                 db.execute("DELETE FROM fts WHERE rowid=?", (row[0],))
-                db.execute("UPDATE docs SET url=?, title=?, mtime=?, size=?, extra=?, dir=? "
-                           "WHERE id=?", (url, title, mtime, size, extra, folder, row[0]))
+                db.execute(
+                    "UPDATE docs SET url=?, title=?, mtime=?, size=?, extra=?, dir=? WHERE id=?",
+                    (url, title, mtime, size, extra, folder, row[0]),
+                )
                 rowid = row[0]
-            db.execute("INSERT INTO fts(rowid, title, body) VALUES(?, ?, ?)",
-                       (rowid, title, body))
+            db.execute("INSERT INTO fts(rowid, title, body) VALUES(?, ?, ?)", (rowid, title, body))
 
     def remove(self, key: str) -> None:
         """Remove the document stored under ``key`` (no error when absent)."""
@@ -423,16 +464,24 @@ class FtsIndex:
             self._begin()
             row = db.execute("SELECT id FROM dirs WHERE path=?", (path,)).fetchone()
             if row is None:
-                return int(db.execute("INSERT INTO dirs(path, raw, mtime) VALUES(?, ?, ?)",
-                                      (path, raw, mtime)).lastrowid or 0)
+                return int(
+                    db.execute(
+                        "INSERT INTO dirs(path, raw, mtime) VALUES(?, ?, ?)", (path, raw, mtime)
+                    ).lastrowid
+                    or 0
+                )
             db.execute("UPDATE dirs SET raw=?, mtime=? WHERE id=?", (raw, mtime, row[0]))
             return int(row[0])
 
     def files_in(self, folder: int) -> dict[str, tuple[float, int]]:
         """``key -> (mtime, size)`` of the documents of folder id ``folder``."""
         with self._using("reading file stamps") as db:
-            return {k: (m, s) for k, m, s in
-                    db.execute("SELECT key, mtime, size FROM docs WHERE dir=?", (folder,))}
+            return {
+                k: (m, s)
+                for k, m, s in db.execute(
+                    "SELECT key, mtime, size FROM docs WHERE dir=?", (folder,)
+                )
+            }
 
     def drop_dir(self, folder: int) -> int:
         """Forget folder id ``folder`` and its documents; returns how many there were."""
@@ -463,8 +512,14 @@ class FtsIndex:
                 # The median stored page size, for the ranker's size penalty: a sort of every
                 # row, so it is kept here with the term statistics, not computed per search.
                 n = db.execute("SELECT count(*) FROM docs WHERE size > 0").fetchone()[0]
-                row = db.execute("SELECT size FROM docs WHERE size > 0 ORDER BY size "
-                                 "LIMIT 1 OFFSET ?", (n // 2,)).fetchone() if n else None
+                row = (
+                    db.execute(
+                        "SELECT size FROM docs WHERE size > 0 ORDER BY size LIMIT 1 OFFSET ?",
+                        (n // 2,),
+                    ).fetchone()
+                    if n
+                    else None
+                )
                 self._meta_set("median_size", str(float(row[0]) if row else 0.0))
             if changed >= _OPTIMIZE_AFTER:
                 # One b-tree per term instead of many small segments: about 2 s per 100,000
@@ -501,8 +556,11 @@ class FtsIndex:
         except UnicodeEncodeError:  # a lone surrogate: no stored key or URL can hold one
             return None
         with self._using(f"looking up {value[:200]}", FetchError) as db:
-            row = db.execute(f"SELECT key, url, title, extra FROM docs WHERE {column}=? "
-                             "ORDER BY id DESC LIMIT 1", (value,)).fetchone()
+            row = db.execute(
+                f"SELECT key, url, title, extra FROM docs WHERE {column}=? "
+                "ORDER BY id DESC LIMIT 1",
+                (value,),
+            ).fetchone()
         return dict(zip(("key", "url", "title", "extra"), row, strict=True)) if row else None
 
     def by_url(self, url: str) -> dict[str, Any] | None:
@@ -548,15 +606,28 @@ class IndexedCorpus(ClosingCorpus):
     kind = "index"
     #: Exceptions of a kind's fetch path that mean "this URL cannot be served" (a NUL byte, a
     #: file name too long, an unreadable record); they leave :meth:`fetch` as ``FetchError``.
-    _FETCH_ERRORS: tuple[type[BaseException], ...] = (OSError, ValueError, LookupError,
-                                                      RecursionError, sqlite3.Error)
+    _FETCH_ERRORS: tuple[type[BaseException], ...] = (
+        OSError,
+        ValueError,
+        LookupError,
+        RecursionError,
+        sqlite3.Error,
+    )
 
     #: Whether an open that found nothing changed still reports stats (folders do, with
     #: every document unchanged; a WARC reports None).
     _reports_unchanged = False
 
-    def __init__(self, source: Path, label: str, *, cache_dir: str | os.PathLike[str] | None,
-                 progress: Progress | None, update: bool = True, full: bool = False) -> None:
+    def __init__(
+        self,
+        source: Path,
+        label: str,
+        *,
+        cache_dir: str | os.PathLike[str] | None,
+        progress: Progress | None,
+        update: bool = True,
+        full: bool = False,
+    ) -> None:
         """Open the index of ``source`` and bring it up to date (unless ``update`` is False).
 
         ``full``: compare every file of the source with the index, not only what the quick
@@ -600,8 +671,7 @@ class IndexedCorpus(ClosingCorpus):
         try:
             stale = update and self._stale(full=False)
         except (WebQAError, OSError, sqlite3.Error) as exc:
-            log.debug("%s: the quick check failed (%s); refreshing under the lock", self.name,
-                      exc)
+            log.debug("%s: the quick check failed (%s); refreshing under the lock", self.name, exc)
             stale = True
         if stale:
             index.close()
@@ -658,16 +728,19 @@ class IndexedCorpus(ClosingCorpus):
 
     def _unchanged(self) -> IndexStats:
         count = self.index.stored_count()
-        return IndexStats(self.kind, self.source, self.index.path, documents=count,
-                          unchanged=count)
+        return IndexStats(self.kind, self.source, self.index.path, documents=count, unchanged=count)
 
     # -- upkeep -----------------------------------------------------------------------------
     def _warn_damaged(self, cause: Exception) -> None:
-        log.warning("%s: search index %s is damaged (%s); rebuilding it from %s",
-                    self.name, self.index.path, cause, self.source)
+        log.warning(
+            "%s: search index %s is damaged (%s); rebuilding it from %s",
+            self.name,
+            self.index.path,
+            cause,
+            self.source,
+        )
 
-    def _update_or_repair(self, progress: Progress | None,
-                          full: bool = False) -> IndexStats | None:
+    def _update_or_repair(self, progress: Progress | None, full: bool = False) -> IndexStats | None:
         try:
             return self._update(progress, full)
         except WebQAError as exc:
@@ -698,8 +771,9 @@ class IndexedCorpus(ClosingCorpus):
                     self.index.reset()
                     self.last_refresh = self._update(None)
             except WebQAError as exc:
-                raise error(f"{self.name}: the damaged search index could not be rebuilt: "
-                            f"{exc}") from exc
+                raise error(
+                    f"{self.name}: the damaged search index could not be rebuilt: {exc}"
+                ) from exc
 
     def _check_open(self, error: type[WebQAError]) -> None:
         if self.index.closed:

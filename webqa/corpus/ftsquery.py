@@ -49,8 +49,19 @@ from ..terms import query_terms, stem
 from ..terms import words as tokens
 from .base import bound_query
 
-__all__ = ["Planner", "Term", "Stage", "quote", "phrases", "identifiers_of", "SCORE_CAP",
-           "OR_BUDGET", "COMMON_DF", "TITLE_WEIGHT", "SNIPPET_MAX_CHARS"]
+__all__ = [
+    "Planner",
+    "Term",
+    "Stage",
+    "quote",
+    "phrases",
+    "identifiers_of",
+    "SCORE_CAP",
+    "OR_BUDGET",
+    "COMMON_DF",
+    "TITLE_WEIGHT",
+    "SNIPPET_MAX_CHARS",
+]
 
 SCORE_CAP = 1000
 #: Not above SCORE_CAP, so that the OR stage always ranks all of its matches.
@@ -80,8 +91,10 @@ MAX_PHRASES = 3
 _QUOTED = re.compile(r'"([^"]{2,200})"|“([^”]{2,200})”')
 # An identifier: words joined by "_" or ".", a call "name()", camelCase, or capitals with
 # digits or underscores. The tokenizer cuts these into their words.
-_IDENT = re.compile(r"(?<![\w.])(?:[A-Za-z_][\w]*(?:[._][A-Za-z0-9_]+)+(?:\(\))?|"
-                    r"[A-Za-z_]\w*\(\)|[a-z]+[A-Z]\w*|[A-Z][A-Z0-9]*_[A-Z0-9_]+)")
+_IDENT = re.compile(
+    r"(?<![\w.])(?:[A-Za-z_][\w]*(?:[._][A-Za-z0-9_]+)+(?:\(\))?|"
+    r"[A-Za-z_]\w*\(\)|[a-z]+[A-Z]\w*|[A-Z][A-Z0-9]*_[A-Z0-9_]+)"
+)
 
 
 def identifiers_of(query: str) -> list[str]:
@@ -135,10 +148,12 @@ class Planner:
         """Prepare a scratch FTS5 table that tokenizes query words exactly like the index."""
         self._db = db
         self._median: float | None = None
-        db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.qtok USING "
-                   f"fts5(x, tokenize='{tokenizer}')")
-        db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.qtok_v USING "
-                   "fts5vocab(temp, qtok, 'instance')")
+        db.execute(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.qtok USING fts5(x, tokenize='{tokenizer}')"
+        )
+        db.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.qtok_v USING fts5vocab(temp, qtok, 'instance')"
+        )
 
     def analyze(self, query: str) -> list[Term]:
         """The query's content words as index terms, rarest first, one per distinct term.
@@ -162,29 +177,41 @@ class Planner:
         if not unique:
             return []
         marks = ",".join("?" * len(unique))
-        counts = dict(db.execute(f"SELECT term, n FROM df WHERE term IN ({marks})",
-                                 list(unique)))
+        counts = dict(db.execute(f"SELECT term, n FROM df WHERE term IN ({marks})", list(unique)))
         terms = [Term(w, t, counts.get(t, 0)) for t, w in unique.items()]
         return sorted(terms, key=lambda t: t.df)
 
-    def _run(self, stage: Stage, k: int, exclude: set[int], words: list[str],
-             exact_words: Sequence[str] = (), identifiers: Sequence[str] = ()) -> list[int]:
+    def _run(
+        self,
+        stage: Stage,
+        k: int,
+        exclude: set[int],
+        words: list[str],
+        exact_words: Sequence[str] = (),
+        identifiers: Sequence[str] = (),
+    ) -> list[int]:
         if not stage.ranked:
-            found = self._db.execute("SELECT rowid FROM fts WHERE fts MATCH ? LIMIT ?",
-                                     (stage.expr, k + len(exclude)))
+            found = self._db.execute(
+                "SELECT rowid FROM fts WHERE fts MATCH ? LIMIT ?", (stage.expr, k + len(exclude))
+            )
             return [r for (r,) in found if r not in exclude][:k]
         scored = self._db.execute(
             "SELECT rowid, s FROM (SELECT rowid, bm25(fts, ?, 1.0) AS s FROM fts "
             "WHERE fts MATCH ? LIMIT ?) ORDER BY s LIMIT ?",
-            (TITLE_WEIGHT, stage.expr, SCORE_CAP, max(RERANK, k + len(exclude)))).fetchall()
+            (TITLE_WEIGHT, stage.expr, SCORE_CAP, max(RERANK, k + len(exclude))),
+        ).fetchall()
         rows = [(rowid, score) for rowid, score in scored if rowid not in exclude]
         if not rows:
             return []
         # Titles come from the plain docs table: reading a column back out of FTS5 costs more.
         marks = ",".join("?" * len(rows))
         ids = [r for r, _ in rows]
-        info = {i: (t, z) for i, t, z in self._db.execute(
-            f"SELECT id, title, size FROM docs WHERE id IN ({marks})", ids)}
+        info = {
+            i: (t, z)
+            for i, t, z in self._db.execute(
+                f"SELECT id, title, size FROM docs WHERE id IN ({marks})", ids
+            )
+        }
         exact = self._exact(ids, exact_words)
         written = self._exact(ids, identifiers)
         # A word the index stems to another ("Leared" to "lear") matches a title as written.
@@ -214,15 +241,21 @@ class Planner:
             # second and 230 MiB. Older indexes lack it and get it the slow way.
             try:
                 stored = self._db.execute(
-                    "SELECT value FROM meta WHERE key='median_size'").fetchone()
+                    "SELECT value FROM meta WHERE key='median_size'"
+                ).fetchone()
             except sqlite3.OperationalError:
                 stored = None
             if stored is not None:
                 self._median = float(stored[0])
                 return self._median
             n = self._db.execute("SELECT count(*) FROM docs WHERE size > 0").fetchone()[0]
-            row = self._db.execute("SELECT size FROM docs WHERE size > 0 ORDER BY size "
-                                   "LIMIT 1 OFFSET ?", (n // 2,)).fetchone() if n else None
+            row = (
+                self._db.execute(
+                    "SELECT size FROM docs WHERE size > 0 ORDER BY size LIMIT 1 OFFSET ?", (n // 2,)
+                ).fetchone()
+                if n
+                else None
+            )
             self._median = float(row[0]) if row else 0.0
         return self._median
 
@@ -234,8 +267,9 @@ class Planner:
         found: set[int] = set()
         patterns = [re.compile(rf"(?<!\w){re.escape(w)}(?!\w)", re.I) for w in exact_words]
         for rowid, title, body in self._db.execute(
-                f"SELECT rowid, title, substr(body, 1, ?) FROM fts WHERE rowid IN ({marks})",
-                [EXACT_SCAN_CHARS, *ids]):
+            f"SELECT rowid, title, substr(body, 1, ?) FROM fts WHERE rowid IN ({marks})",
+            [EXACT_SCAN_CHARS, *ids],
+        ):
             text = f"{title} {body}"
             if any(p.search(text) for p in patterns):
                 found.add(rowid)
@@ -286,20 +320,30 @@ class Planner:
         exact_words = [t.word for t in terms if t.term != t.word and len(t.word) >= 4]
         found: list[int] = []
         for stage in stages:
-            found += self._run(stage, limit - len(found), set(found), [t.word for t in terms],
-                               exact_words, identifiers)
+            found += self._run(
+                stage,
+                limit - len(found),
+                set(found),
+                [t.word for t in terms],
+                exact_words,
+                identifiers,
+            )
             if len(found) >= limit:
                 break
         if not found:
             return []
         if stages[0].ranked:
             kept = [t for t in terms if t.df <= COMMON_DF]
-            sql = ("SELECT d.url, d.title, snippet(fts, 1, '', '', '…', ?) FROM fts "
-                   "JOIN docs AS d ON d.id = fts.rowid WHERE fts MATCH ? AND fts.rowid = ?")
+            sql = (
+                "SELECT d.url, d.title, snippet(fts, 1, '', '', '…', ?) FROM fts "
+                "JOIN docs AS d ON d.id = fts.rowid WHERE fts MATCH ? AND fts.rowid = ?"
+            )
             args: tuple = (SNIPPET_TOKENS, " OR ".join(quote(t.word) for t in kept))
         else:  # stopwords match everywhere: any passage is as good as the first
-            sql = ("SELECT d.url, d.title, substr(fts.body, 1, ?) FROM fts "
-                   "JOIN docs AS d ON d.id = fts.rowid WHERE fts.rowid = ?")
+            sql = (
+                "SELECT d.url, d.title, substr(fts.body, 1, ?) FROM fts "
+                "JOIN docs AS d ON d.id = fts.rowid WHERE fts.rowid = ?"
+            )
             args = (SNIPPET_TOKENS * 8,)
         results = []
         for rowid in found:

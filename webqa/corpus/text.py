@@ -12,8 +12,15 @@ from functools import lru_cache
 
 from webqa import charset
 
-__all__ = ["decode", "html_to_text", "html_title", "markdown_title", "markdown_to_text",
-           "clean_text", "valid_text"]
+__all__ = [
+    "decode",
+    "html_to_text",
+    "html_title",
+    "markdown_title",
+    "markdown_to_text",
+    "clean_text",
+    "valid_text",
+]
 
 
 def decode(data: bytes, declared: str | None = None, *, sniff_html: bool = True) -> str:
@@ -55,7 +62,7 @@ def _drop_hidden(html: str) -> str:
         if m is None:
             parts.append(html[pos:])
             return "".join(parts)
-        parts.append(html[pos:m.start()])
+        parts.append(html[pos : m.start()])
         if m.group(1) is None:
             end = html.find("-->", m.end())
             end = len(html) if end < 0 else end + 3
@@ -77,7 +84,8 @@ _CHROME_OPEN = re.compile(
     r"[\"']?[^\"'<>]*?\b(?:navheader|navfooter|sphinxsidebar|related|footer|breadcrumbs?|"
     r"breadcrumb-nav|navigation|contentinfo|search|headerlink|skip-?link|mw-jump-link|"
     r"nav-?bar|navbox|catlinks|printfooter|site-?footer|page-?footer|toc-backref)\b)[^<>]*>",
-    re.I)
+    re.I,
+)
 #: How far past an opening tag of chrome its closing tag is looked for; past that (markup
 #: that never closes it) only the opening tag goes, so nothing is lost unbounded.
 CHROME_SPAN_MAX = 300_000
@@ -98,7 +106,7 @@ def _drop_chrome(html: str) -> str:
         if m is None:
             parts.append(html[pos:])
             return "".join(parts)
-        parts.append(html[pos:m.start()])
+        parts.append(html[pos : m.start()])
         if lower is None:
             lower = html.lower()
         end = _close_of(lower, m.group(1).lower(), m.end(), budget)
@@ -127,8 +135,9 @@ def _close_of(lower: str, tag: str, start: int, budget: list[int]) -> int | None
     return None
 
 
-_LINK_TEXT = re.compile(r"<a\b[^<>]*>([^<]{0,500}(?:<(?!/?a\b)[^<>]*>[^<]{0,500}){0,8})</a\s*>",
-                        re.I)
+_LINK_TEXT = re.compile(
+    r"<a\b[^<>]*>([^<]{0,500}(?:<(?!/?a\b)[^<>]*>[^<]{0,500}){0,8})</a\s*>", re.I
+)
 #: A page whose visible text is at least this share link text, with at least HUB_LINKS links,
 #: is a hub (a generated index, a table of contents, a title list): it is indexed without its
 #: link texts, so that it ranks below the pages it links to.
@@ -138,9 +147,12 @@ HUB_LINKS = 100
 
 # A tag starts with a letter, '/', '!' or '?'; "a < b" is text. [^<>] keeps the scan linear.
 # Inline tags join their text ("Ray <b>Charles</b>,"); all other tags separate words.
-_INLINE_TAG = re.compile(r"</?(?:a|abbr|acronym|b|bdi|bdo|big|cite|code|data|del|dfn|em|font|i|ins|"
-                         r"kbd|label|mark|nobr|q|s|samp|small|span|strike|strong|sub|sup|time|tt|"
-                         r"u|var|wbr)(?=[\s/>])[^<>]*>", re.I)
+_INLINE_TAG = re.compile(
+    r"</?(?:a|abbr|acronym|b|bdi|bdo|big|cite|code|data|del|dfn|em|font|i|ins|"
+    r"kbd|label|mark|nobr|q|s|samp|small|span|strike|strong|sub|sup|time|tt|"
+    r"u|var|wbr)(?=[\s/>])[^<>]*>",
+    re.I,
+)
 _TAG = re.compile(r"<(?:/?[A-Za-z][A-Za-z0-9:-]*|[!?])[^<>]*>")
 _SUP = re.compile(r"<sup(?=[\s>])[^<>]*>", re.I)
 _SUB = re.compile(r"<sub(?=[\s>])[^<>]*>", re.I)

@@ -29,8 +29,11 @@ from .text import decode, html_title, html_to_text, valid_text
 
 __all__ = ["WarcCorpus", "is_warc"]
 
-_TEXT_TYPES = {"text/html": "text/html", "application/xhtml+xml": "text/html",
-               "text/plain": "text/plain"}
+_TEXT_TYPES = {
+    "text/html": "text/html",
+    "application/xhtml+xml": "text/html",
+    "text/plain": "text/plain",
+}
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([^\s;\"']+)", re.I)
 
 log = logging.getLogger("webqa.corpus")
@@ -89,9 +92,13 @@ class WarcCorpus(IndexedCorpus):
 
     kind = "warc"
 
-    def __init__(self, path: str | os.PathLike[str], *,
-                 cache_dir: str | os.PathLike[str] | None = None,
-                 progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        cache_dir: str | os.PathLike[str] | None = None,
+        progress: Progress | None = None,
+    ) -> None:
         """Open (building when stale) the index of a WARC file.
 
         Raises ``ConfigError`` when the file is missing, unreadable or has no indexable page.
@@ -154,10 +161,13 @@ class WarcCorpus(IndexedCorpus):
                 try:
                     url.encode("utf-8")
                 except UnicodeEncodeError:
-                    stats.skipped.append((shorten(url.encode("utf-8", "replace").decode()),
-                                          "the target URI is not valid text"))
-                    log.warning("skipping WARC record %d: its target URI is not valid text",
-                                seen)
+                    stats.skipped.append(
+                        (
+                            shorten(url.encode("utf-8", "replace").decode()),
+                            "the target URI is not valid text",
+                        )
+                    )
+                    log.warning("skipping WARC record %d: its target URI is not valid text", seen)
                     continue
                 body = _read_body(record)  # read before asking for the offset (warcio's order)
                 offset = records.get_record_offset()
@@ -167,8 +177,12 @@ class WarcCorpus(IndexedCorpus):
                 except (LookupError, ValueError, RecursionError) as exc:
                     # Extraction is meant never to fail; one hostile record is skipped.
                     stats.skipped.append((shorten(url), f"cannot extract its text: {exc}"))
-                    log.warning("skipping WARC record %d (%s): cannot extract its text: %s",
-                                seen, shorten(url), exc)
+                    log.warning(
+                        "skipping WARC record %d (%s): cannot extract its text: %s",
+                        seen,
+                        shorten(url),
+                        exc,
+                    )
                     continue
                 extra = json.dumps({"offset": offset, "type": ctype, "charset": charset})
                 if self.index.by_key(url):
@@ -180,8 +194,9 @@ class WarcCorpus(IndexedCorpus):
                     progress(seen, None, url)
         except (ArchiveLoadFailed, ValueError, EOFError, OSError) as exc:
             if seen <= 1 and stats.added == 0:
-                raise ConfigError(f"not a readable WARC file: {self.path}: "
-                                  f"{str(exc)[:200]}") from exc
+                raise ConfigError(
+                    f"not a readable WARC file: {self.path}: {str(exc)[:200]}"
+                ) from exc
             # A damaged tail (an interrupted crawl) leaves the records before it usable.
             stats.skipped.append((f"record {seen}", f"unreadable from here on: {str(exc)[:200]}"))
         if seen == 0:
@@ -201,8 +216,9 @@ class WarcCorpus(IndexedCorpus):
         """The archived page at ``url``; ``FetchError`` when the archive does not hold it."""
         row = self._row(url)
         if row is None:
-            raise FetchError(f"not in this corpus: {shorten(url)} (not archived in "
-                             f"{self.path.name})", url=url)
+            raise FetchError(
+                f"not in this corpus: {shorten(url)} (not archived in {self.path.name})", url=url
+            )
         try:
             info = json.loads(row["extra"])
             offset, ctype, charset = info["offset"], info["type"], info["charset"]
@@ -210,13 +226,22 @@ class WarcCorpus(IndexedCorpus):
                 fh.seek(offset)
                 record = next(iter(ArchiveIterator(fh)))
                 body = _read_body(record)
-        except (OSError, StopIteration, ArchiveLoadFailed, ValueError, EOFError, KeyError,
-                TypeError) as exc:
-            raise FetchError(f"cannot read {shorten(url)} from {self.path.name}: {exc}",
-                             url=url) from exc
+        except (
+            OSError,
+            StopIteration,
+            ArchiveLoadFailed,
+            ValueError,
+            EOFError,
+            KeyError,
+            TypeError,
+        ) as exc:
+            raise FetchError(
+                f"cannot read {shorten(url)} from {self.path.name}: {exc}", url=url
+            ) from exc
         text = _decode(body[:MAX_FETCH_BYTES], charset, ctype)
         notes: tuple[str, ...] = ()
         if len(body) > MAX_FETCH_BYTES:
             notes = (f"the page was cut at {MAX_FETCH_BYTES // (1024 * 1024)} MB",)
-        return Document(url=row["url"], content_type=ctype, text=text,
-                        title=row["title"], notes=notes)
+        return Document(
+            url=row["url"], content_type=ctype, text=text, title=row["title"], notes=notes
+        )

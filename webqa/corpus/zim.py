@@ -46,8 +46,9 @@ class ZimCorpus(ClosingCorpus):
 
     kind = "zim"
 
-    def __init__(self, path: str | os.PathLike[str], *,
-                 cache_dir: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None
+    ) -> None:
         """Open the archive; ``ConfigError`` when it is missing, corrupt or has no pages.
 
         Search keeps the articles it scored in ``cache_dir`` (default ``<user data
@@ -121,14 +122,15 @@ class ZimCorpus(ClosingCorpus):
 
     def _entry_for(self, url: str) -> Any:
         prefix = f"zim://{self.label}"
-        if not url.startswith(prefix) or url[len(prefix):len(prefix) + 1] not in ("", "/", "#"):
+        if not url.startswith(prefix) or url[len(prefix) : len(prefix) + 1] not in ("", "/", "#"):
             raise FetchError(f"not in this corpus: {shorten(url)} (this is {prefix}/)", url=url)
         # Everything after the host up to '#' is the entry path; '?' can be part of it.
-        raw = url[len(prefix):].partition("#")[0].lstrip("/")
+        raw = url[len(prefix) :].partition("#")[0].lstrip("/")
         if not raw:
             if not self.archive.has_main_entry:
-                raise FetchError(f"not in this corpus: {shorten(url)} (the archive has no "
-                                 "main page)", url=url)
+                raise FetchError(
+                    f"not in this corpus: {shorten(url)} (the archive has no main page)", url=url
+                )
             return self._resolve(self.archive.main_entry)
         for candidate in dict.fromkeys((unquote(raw), raw)):
             try:
@@ -136,8 +138,9 @@ class ZimCorpus(ClosingCorpus):
                     return self._resolve(self.archive.get_entry_by_path(candidate))
             except _LIBZIM_ERRORS:  # UnicodeEncodeError: a lone surrogate names no entry
                 continue
-        raise FetchError(f"not in this corpus: {shorten(url)} (no such entry in "
-                         f"{self.path.name})", url=url)
+        raise FetchError(
+            f"not in this corpus: {shorten(url)} (no such entry in {self.path.name})", url=url
+        )
 
     # -- SearchEngine / DocumentSource -------------------------------------------------------------
     def fetch(self, url: str) -> Document:
@@ -151,18 +154,24 @@ class ZimCorpus(ClosingCorpus):
             item = entry.get_item()
             mime = item.mimetype.split(";")[0].strip()
             if mime not in ARTICLE_TYPES:
-                raise FetchError(f"not in this corpus: {shorten(url)} is not an article "
-                                 f"({mime})", url=url)
+                raise FetchError(
+                    f"not in this corpus: {shorten(url)} is not an article ({mime})", url=url
+                )
             if item.size > MAX_FETCH_BYTES:
-                raise TooLargeError(f"{shorten(url)}: entry of {item.size} bytes is over the "
-                                    f"{MAX_FETCH_BYTES} byte limit", url=url)
+                raise TooLargeError(
+                    f"{shorten(url)}: entry of {item.size} bytes is over the "
+                    f"{MAX_FETCH_BYTES} byte limit",
+                    url=url,
+                )
             data = bytes(item.content)
             canonical, title = self.url_for(entry.path), entry.title or entry.path
         except _LIBZIM_ERRORS as exc:
-            raise FetchError(f"cannot read {shorten(url)} from {self.path.name}: {exc}",
-                             url=url) from exc
-        return Document(url=canonical, content_type=mime, text=valid_text(decode(data)),
-                        title=title)
+            raise FetchError(
+                f"cannot read {shorten(url)} from {self.path.name}: {exc}", url=url
+            ) from exc
+        return Document(
+            url=canonical, content_type=mime, text=valid_text(decode(data)), title=title
+        )
 
     def search(self, query: str, limit: int = 10) -> list[SearchResult]:
         """Articles for free text ``query``, best first (see :mod:`webqa.corpus.zimsearch`).
@@ -174,8 +183,10 @@ class ZimCorpus(ClosingCorpus):
         self._check_open(SearchError)
         try:
             hits = self._search.search(bound_query(query), limit)
-            return [SearchResult(title=h.title, url=self.url_for(h.path), snippet=h.snippet)
-                    for h in hits]
+            return [
+                SearchResult(title=h.title, url=self.url_for(h.path), snippet=h.snippet)
+                for h in hits
+            ]
         except _LIBZIM_ERRORS as exc:
             raise SearchError(f"{self.name}: search failed: {exc}") from exc
 

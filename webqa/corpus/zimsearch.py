@@ -50,13 +50,13 @@ __all__ = ["ZimSearch", "Hit", "DocStore", "snippet", "word_starts"]
 
 log = logging.getLogger("webqa.corpus")
 
-POOL = 30            # pages taken from each libzim query
-CANDIDATES = 20      # pages read and scored
-TITLE_WEIGHT = 2.0   # bonus per title-phrase word, in IDF units
-TITLE_FLOOR = 2.0    # least weight of a title-phrase word (topic words are everywhere)
-AGREE_WEIGHT = 3.0   # "album X" and the title is "X (album)": bonus per agreeing word, x floor
-WHOLE_TITLE = 1e6    # the query is exactly a title: that page first
-K1, B = 1.2, 0.75    # bm25
+POOL = 30  # pages taken from each libzim query
+CANDIDATES = 20  # pages read and scored
+TITLE_WEIGHT = 2.0  # bonus per title-phrase word, in IDF units
+TITLE_FLOOR = 2.0  # least weight of a title-phrase word (topic words are everywhere)
+AGREE_WEIGHT = 3.0  # "album X" and the title is "X (album)": bonus per agreeing word, x floor
+WHOLE_TITLE = 1e6  # the query is exactly a title: that page first
+K1, B = 1.2, 0.75  # bm25
 SNIPPET_CHARS = 240
 #: How far into an article the snippet is looked for.
 SNIPPET_SCAN = 6_000
@@ -95,9 +95,14 @@ def _make_doc(title: str, text: str) -> _Doc:
     for word, n in Counter(words(text)).items():
         counts[stem(word)] += n
         length += n
-    return _Doc(title, text[:_HEAD_CHARS], len(text),
-                hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest(),
-                dict(counts), length)
+    return _Doc(
+        title,
+        text[:_HEAD_CHARS],
+        len(text),
+        hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest(),
+        dict(counts),
+        length,
+    )
 
 
 class DocStore:
@@ -115,8 +120,9 @@ class DocStore:
         key = f"{STORE_VERSION} {identity} py{sys.version_info[0]}.{sys.version_info[1]}"
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None,
-                                 timeout=0.2)
+            db = sqlite3.connect(
+                str(path), check_same_thread=False, isolation_level=None, timeout=0.2
+            )
             self._db = db
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
@@ -140,8 +146,9 @@ class DocStore:
                 return {}
             try:
                 marks = ",".join("?" * len(paths))
-                rows = self._db.execute(f"SELECT path, data FROM docs WHERE path IN ({marks})",
-                                        paths).fetchall()
+                rows = self._db.execute(
+                    f"SELECT path, data FROM docs WHERE path IN ({marks})", paths
+                ).fetchall()
                 return {p: _Doc(*marshal.loads(data)) for p, data in rows}
             except (sqlite3.Error, ValueError, EOFError, TypeError) as exc:
                 log.debug("article store %s unreadable: %s", self.path, exc)
@@ -152,12 +159,13 @@ class DocStore:
         with self._lock:
             if self._db is None or not docs:
                 return
-            rows = [(p, marshal.dumps((d.title, d.head, d.chars, d.digest, d.counts, d.length)))
-                    for p, d in docs.items()]
+            rows = [
+                (p, marshal.dumps((d.title, d.head, d.chars, d.digest, d.counts, d.length)))
+                for p, d in docs.items()
+            ]
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                self._db.executemany("INSERT OR REPLACE INTO docs(path, data) VALUES(?, ?)",
-                                     rows)
+                self._db.executemany("INSERT OR REPLACE INTO docs(path, data) VALUES(?, ?)", rows)
                 self._db.execute("COMMIT")
             except (sqlite3.Error, UnicodeEncodeError) as exc:
                 log.debug("article store %s not written: %s", self.path, exc)
@@ -178,8 +186,9 @@ class DocStore:
 class ZimSearch:
     """Ranks a ZIM archive's articles for free text (see the module docstring)."""
 
-    def __init__(self, archive: Any, canonical: Callable[[str], Any | None], *,
-                 store: DocStore | None = None) -> None:
+    def __init__(
+        self, archive: Any, canonical: Callable[[str], Any | None], *, store: DocStore | None = None
+    ) -> None:
         """``canonical(path)`` returns the article entry a path leads to, or None; ``store``
         keeps articles' scoring data between processes."""
         self._archive = archive
@@ -215,11 +224,15 @@ class ZimSearch:
         for phrase in phrases:
             low = phrase.lower()
             paths = [phrase, phrase[:1].upper() + phrase[1:]]
-            paths = [self._archive.get_entry_by_title(p).path for p in dict.fromkeys(paths)
-                     if self._archive.has_entry_by_title(p)]
+            paths = [
+                self._archive.get_entry_by_title(p).path
+                for p in dict.fromkeys(paths)
+                if self._archive.has_entry_by_title(p)
+            ]
             paths += list(self._suggest.suggest(phrase).getResults(0, 10))
-            value = TITLE_WEIGHT * sum(max(TITLE_FLOOR, weight.get(w, 0.0))
-                                       for w in query_terms(phrase))
+            value = TITLE_WEIGHT * sum(
+                max(TITLE_FLOOR, weight.get(w, 0.0)) for w in query_terms(phrase)
+            )
             before = re.search(r"([^\W_]+)\W{1,3}" + re.escape(phrase), query)
             for entry in self._articles(paths):
                 title = entry.title.lower()
@@ -228,7 +241,7 @@ class ZimSearch:
                 elif title.startswith(low + " ("):
                     # The word before the phrase names its kind ("the album X"): a title
                     # qualified the same way ("X (Ray Charles album)") is the one meant.
-                    qualifier = {stem(w) for w in words(title[len(low):])}
+                    qualifier = {stem(w) for w in words(title[len(low) :])}
                     agree = before is not None and stem(before.group(1).lower()) in qualifier
                     score = value + (AGREE_WEIGHT * TITLE_FLOOR if agree else 0.0)
                 else:
@@ -241,8 +254,11 @@ class ZimSearch:
         text = _CITE.sub("", html_to_text(valid_text(decode(bytes(entry.get_item().content)))))
         return _make_doc(entry.title or entry.path, text)
 
-    def prefill(self, progress: Callable[[int, int | None, str], None] | None = None,
-                limit: int | None = None) -> int:
+    def prefill(
+        self,
+        progress: Callable[[int, int | None, str], None] | None = None,
+        limit: int | None = None,
+    ) -> int:
         """Put every article (the first ``limit``) into the store ahead of any search, so the
         first search of a later process reads no article; returns how many were added."""
         if self._store is None:
@@ -323,8 +339,10 @@ class ZimSearch:
                     weight[term] = max(0.01, math.log((n - df + 0.5) / (df + 0.5) + 1))
                     add(paths, {term})
             if len(weight) > 1:
-                add(self._xapian(sorted(weight, key=weight.__getitem__, reverse=True))[1],
-                    set(weight))
+                add(
+                    self._xapian(sorted(weight, key=weight.__getitem__, reverse=True))[1],
+                    set(weight),
+                )
         else:
             weight = dict.fromkeys(terms, 1.0)
             for text in [query, *terms]:
@@ -332,9 +350,10 @@ class ZimSearch:
         bonus = self._title_hits(query, weight)
         for path in bonus:
             add([path], set())
-        ranked = sorted(matched, key=lambda p: -(sum(weight.get(t, 0) for t in matched[p])
-                                                  + bonus.get(p, 0.0)))
-        top = ranked[:max(CANDIDATES, limit)]
+        ranked = sorted(
+            matched, key=lambda p: -(sum(weight.get(t, 0) for t in matched[p]) + bonus.get(p, 0.0))
+        )
+        top = ranked[: max(CANDIDATES, limit)]
         pool = top + [p for p in bonus if p not in top]
         docs = self._load({p: entries[p] for p in pool})
         scores = self._bm25(docs, weight)
@@ -344,8 +363,10 @@ class ZimSearch:
             if docs[path].digest not in texts:
                 texts.add(docs[path].digest)
                 best.append(path)
-        return [Hit(p, docs[p].title, snippet(docs[p].head, weight, total=docs[p].chars))
-                for p in best[:limit]]
+        return [
+            Hit(p, docs[p].title, snippet(docs[p].head, weight, total=docs[p].chars))
+            for p in best[:limit]
+        ]
 
     @staticmethod
     def _bm25(docs: dict[str, _Doc], weight: dict[str, float]) -> dict[str, float]:
@@ -374,8 +395,7 @@ def word_starts(text: str, keys: Iterable[str]) -> list[tuple[int, str]]:
     keys = sorted({k.lower() for k in keys if k}, key=len, reverse=True)
     lower = text.lower()
     if not keys or len(lower) != len(text) or not all(_is_word(k[0]) for k in keys):
-        pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in keys) + r")\w*",
-                             re.IGNORECASE)
+        pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in keys) + r")\w*", re.IGNORECASE)
         return [(m.start(), m.group(1).lower()) for m in pattern.finditer(text)] if keys else []
     found: dict[int, str] = {}
     for key in keys:  # longest first: a shorter key never replaces a longer one
@@ -387,8 +407,9 @@ def word_starts(text: str, keys: Iterable[str]) -> list[tuple[int, str]]:
     return sorted(found.items())
 
 
-def snippet(text: str, weight: dict[str, float], size: int = SNIPPET_CHARS, *,
-            total: int | None = None) -> str:
+def snippet(
+    text: str, weight: dict[str, float], size: int = SNIPPET_CHARS, *, total: int | None = None
+) -> str:
     """About ``size`` characters of ``text`` around the densest cluster of query words.
 
     ``total``: the length of the whole text when ``text`` is only its start (enough of it for

@@ -91,8 +91,15 @@ class ExtractivePolicy:
 
     name = "extractive"
 
-    def __init__(self, *, pages: int = 5, quotes_per_page: int = 2, answer_quotes: int = 3,
-                 min_score: float = 0.15, question: str = "") -> None:
+    def __init__(
+        self,
+        *,
+        pages: int = 5,
+        quotes_per_page: int = 2,
+        answer_quotes: int = 3,
+        min_score: float = 0.15,
+        question: str = "",
+    ) -> None:
         self.pages, self.quotes_per_page = pages, quotes_per_page
         self.answer_quotes, self.min_score = answer_quotes, min_score
         self._question = question
@@ -114,9 +121,13 @@ class ExtractivePolicy:
 
     def start(self, question: str) -> ExtractivePolicy:
         """A fresh policy for one run of ``question``, with these settings."""
-        return ExtractivePolicy(pages=self.pages, quotes_per_page=self.quotes_per_page,
-                                answer_quotes=self.answer_quotes, min_score=self.min_score,
-                                question=question)
+        return ExtractivePolicy(
+            pages=self.pages,
+            quotes_per_page=self.quotes_per_page,
+            answer_quotes=self.answer_quotes,
+            min_score=self.min_score,
+            question=question,
+        )
 
     def act(self, obs: Observation) -> Reply:
         """The next command, from the observation's structured fields."""
@@ -181,8 +192,13 @@ class ExtractivePolicy:
             scorer = Scorer(self._question, skip=terms(f"{hop[1].text} {hop[1].context} {hop[2]}"))
         ranked = scorer.rank_units(page.title, page.lines)
         if hop is not None:
-            ranked = sorted(((self._chain(hop[0], scorer, u.text, page.title, u.context), u)
-                             for _, u in ranked), key=lambda su: -su[0])
+            ranked = sorted(
+                (
+                    (self._chain(hop[0], scorer, u.text, page.title, u.context), u)
+                    for _, u in ranked
+                ),
+                key=lambda su: -su[0],
+            )
         if ranked:
             self._top = max(self._top, ranked[0][0])
         # Far below the best unit seen so far is noise: it would only crowd the references.
@@ -195,8 +211,8 @@ class ExtractivePolicy:
             if score < floor or len(picked) >= self.quotes_per_page:
                 break
             if any(unit.first <= b and a <= unit.last for a, b in spans) and any(
-                    fold(p) in fold(q) or fold(q) in fold(p) for q in picked
-                    for p in unit.parts):
+                fold(p) in fold(q) or fold(q) in fold(p) for q in picked for p in unit.parts
+            ):
                 continue  # the same sentence again, in a window
             text = _head(unit.text, MAX_UNIT_CHARS)
             key = fold(text)
@@ -207,8 +223,9 @@ class ExtractivePolicy:
                 spans.append((unit.first, unit.last))
         return picked
 
-    def _chain(self, bridge_cover: float, rest: Scorer, text: str, title: str,
-               context: str = "") -> float:
+    def _chain(
+        self, bridge_cover: float, rest: Scorer, text: str, title: str, context: str = ""
+    ) -> float:
         """A second page's unit scored for the whole question, by way of its bridge: the
         bridge's coverage, what this unit covers of the rest (discounted: a guess that the
         two are about one thing), and its cue; 0 when it covers too little of the rest or
@@ -229,7 +246,7 @@ class ExtractivePolicy:
             return
         asked = set(terms(self._question))
         seen: set[str] = set()
-        for line in page.lines[unit.first:unit.last + 1]:
+        for line in page.lines[unit.first : unit.last + 1]:
             for m in MARKER_RE.finditer(line):
                 link = page.links.get(int(m.group(1)))
                 if link is None or m.group(3) or link.url in seen:
@@ -267,8 +284,10 @@ class ExtractivePolicy:
             # Scores against the frequencies of every page read, not the quote's own page: a
             # word rare on one page may be common on the others, and the answer compares pages.
             if read is not None and not read.hop:
-                base = GLOBAL_SHARE * scorer.unit_score(read.unit, q.title) + (
-                    1 - GLOBAL_SHARE) * read.score
+                base = (
+                    GLOBAL_SHARE * scorer.unit_score(read.unit, q.title)
+                    + (1 - GLOBAL_SHARE) * read.score
+                )
             elif read is not None:
                 base = read.score
             else:
@@ -278,9 +297,12 @@ class ExtractivePolicy:
             # page's scene-setting sentence covers the question's words but holds no answer.
             # A page whose title names what the question is about is likelier its answer's.
             about = sum(w for t, w in weight.items() if t in termset(q.title))
-            scores.append(base + RANK_PRIOR / (1 + self._rank.get(q.url, self.pages))
-                          + ANSWER_CUE * scorer.cue(q.text)
-                          + TITLE_PRIOR * about / (sum(weight.values()) or 1.0))
+            scores.append(
+                base
+                + RANK_PRIOR / (1 + self._rank.get(q.url, self.pages))
+                + ANSWER_CUE * scorer.cue(q.text)
+                + TITLE_PRIOR * about / (sum(weight.values()) or 1.0)
+            )
             covers.append(scorer.coverage(toks, set(terms(f"{q.title} {context}")), weight))
             reads.append(read)
         order = self._chains(question, quotes, scores, covers, reads, scorer)
@@ -292,22 +314,29 @@ class ExtractivePolicy:
                 break
             text = quotes[i].text.strip()
             toks = set(terms(text))
-            if parts and not chained and (scores[i] < ANSWER_FLOOR * best
-                                          or len(toks - have) < NEW_WORDS):
+            if (
+                parts
+                and not chained
+                and (scores[i] < ANSWER_FLOOR * best or len(toks - have) < NEW_WORDS)
+            ):
                 continue
             read = reads[i]
             # The browser's quote is the page's text with its spacing and typography; the unit
             # is the same text, cut into its sentences.
             unit = read.unit if read is not None and fold(read.unit.text) == fold(text) else None
             pieces = list(unit.parts) if unit is not None else sentences(text)
-            if unit is not None and unit.kind == "term" and len(pieces) == 2 and (
-                    scorer.cue(pieces[1]) > 0 or scorer.cue(pieces[0]) <= 0):
+            if (
+                unit is not None
+                and unit.kind == "term"
+                and len(pieces) == 2
+                and (scorer.cue(pieces[1]) > 0 or scorer.cue(pieces[0]) <= 0)
+            ):
                 # A definition's term reads as a heading before its sentence: the answer says
                 # the sentence, and the quote keeps both. The term stays when it is the answer.
                 pieces = pieces[1:]
             if not parts and len(pieces) > 1 and unit is not None:
                 lead = scorer.lead(unit, quotes[i].title)
-                pieces = [pieces[lead]] + pieces[:lead] + pieces[lead + 1:]
+                pieces = [pieces[lead]] + pieces[:lead] + pieces[lead + 1 :]
             body = " ".join(p.strip() for p in pieces)
             if not body.endswith((".", "!", "?", '"', "”")):
                 body += "."
@@ -315,9 +344,15 @@ class ExtractivePolicy:
             have |= toks
         return Reply(" ".join(parts))
 
-    def _chains(self, question: str, quotes: list[Quote], scores: list[float],
-                covers: list[float], reads: list[_Read | None],
-                scorer: Scorer) -> list[tuple[int, bool]]:
+    def _chains(
+        self,
+        question: str,
+        quotes: list[Quote],
+        scores: list[float],
+        covers: list[float],
+        reads: list[_Read | None],
+        scorer: Scorer,
+    ) -> list[tuple[int, bool]]:
         """The quotes in answer order, ``(index, chained)``: best first, except that a quote
         on a second page which completes a first page's quote comes first, with it."""
         ranked = sorted(range(len(quotes)), key=lambda i: -scores[i])
@@ -335,12 +370,14 @@ class ExtractivePolicy:
                     continue
                 if rest is None:
                     context = reads[i].unit.context if reads[i] is not None else ""  # type: ignore[union-attr]
-                    rest = Scorer(question, skip=terms(
-                        f"{quotes[i].text} {quotes[i].title} {context}"))
+                    rest = Scorer(
+                        question, skip=terms(f"{quotes[i].text} {quotes[i].title} {context}")
+                    )
                     rest.df, rest.n = scorer.df, scorer.n
                 read = reads[j]
-                chain = self._chain(covers[i], rest, q.text, q.title,
-                                    read.unit.context if read is not None else "")
+                chain = self._chain(
+                    covers[i], rest, q.text, q.title, read.unit.context if read is not None else ""
+                )
                 if chain <= 0:
                     continue
                 chain += RANK_PRIOR / (1 + self._rank.get(q.url, self.pages))

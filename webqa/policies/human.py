@@ -7,6 +7,7 @@ programs can record demonstrations exactly as a person would.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -47,8 +48,11 @@ class HumanPolicy:
         line asks again (end of input gives up)."""
         listing = "\n".join(f"[{i}] {q.title}: {q.text}" for i, q in enumerate(quotes, 1))
         while True:
-            self._show(f"♦Quotes\n{listing}\n\n" + (f"{feedback}\n" if feedback else "")
-                       + "Write the answer, citing quotes as [n]:")
+            self._show(
+                f"♦Quotes\n{listing}\n\n"
+                + (f"{feedback}\n" if feedback else "")
+                + "Write the answer, citing quotes as [n]:"
+            )
             try:
                 text = self._read("answer> ").strip()
             except EOFError:
@@ -68,15 +72,11 @@ def enable_line_editing(history_file: str) -> None:
     import os
 
     os.makedirs(os.path.dirname(history_file), exist_ok=True)
-    try:
+    with contextlib.suppress(OSError):  # no history yet, or an unreadable one: start afresh
         readline.read_history_file(history_file)
-    except OSError:
-        pass
     atexit.register(_save_history, readline, history_file)
 
 
 def _save_history(readline: ModuleType, path: str) -> None:
-    try:
+    with contextlib.suppress(OSError):  # a read-only home loses the history, not the session
         readline.write_history_file(path)
-    except OSError:
-        pass

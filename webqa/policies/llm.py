@@ -42,8 +42,10 @@ class LLMPolicy:
     def answer(self, question: str, quotes: list[Quote], feedback: str | None = None) -> Reply:
         """Ask the model for the answer, given the question and numbered quotes (and, on a
         second try, what was wrong with the first)."""
-        return self._ask(self._answer_system, prompts.render(
-            "answer.j2", question=question, quotes=quotes, feedback=feedback))
+        return self._ask(
+            self._answer_system,
+            prompts.render("answer.j2", question=question, quotes=quotes, feedback=feedback),
+        )
 
     def _ask(self, system: str, user: str) -> Reply:
         done: Completion = self.client.complete(

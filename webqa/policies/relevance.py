@@ -29,46 +29,79 @@ from functools import lru_cache
 from ..render.layout import MARKER_RE
 from ..terms import STOPWORDS, stem, tokens
 
-__all__ = ["terms", "keywords", "units", "sentences", "answer_kind", "Scorer", "Unit",
-           "page_units", "novel_names"]
+__all__ = [
+    "terms",
+    "keywords",
+    "units",
+    "sentences",
+    "answer_kind",
+    "Scorer",
+    "Unit",
+    "page_units",
+    "novel_names",
+]
 
 # Question words on top of the shared stop words: they say what is asked, not what to find.
 _STOP = STOPWORDS | frozenset(
-    "name named called many much kind type tell give find list known s".split())
+    "name named called many much kind type tell give find list known s".split()
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[A-Z0-9\"“‘(])")
 _BOUNDARY = re.compile(r"([.!?])([\"'”’)\]]*)\s+(?=[\"'“‘(\[]?[A-Z0-9])")
 # Short words that end in a period without ending a sentence ("No. 1", "J. Illiger").
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr st jr sr prof vs etc no nos vol e.g i.e cf approx fig inc ltd co mt gen col "
-    "lt sgt rev u.s u.k op ed eds al ca c".split())
+    "lt sgt rev u.s u.k op ed eds al ca c".split()
+)
 _IMAGE = re.compile(r"\s*\[Image: [^\]]*\]\s*")
 _LIST_START = re.compile(r"(?:• |\d+\. |> )")
 _TOKEN = re.compile(r"(?:【[^】]*】|\S)+")
 _YEAR = re.compile(r"\b1[0-9]{3}\b|\b20[0-9]{2}\b")
-_MONTH = re.compile(r"\b(?:January|February|March|April|May|June|July|August|September|"
-                    r"October|November|December)\b")
-_NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|"
-                     r"eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|"
-                     r"billion)\b", re.I)
+_MONTH = re.compile(
+    r"\b(?:January|February|March|April|May|June|July|August|September|"
+    r"October|November|December)\b"
+)
+_NUMBER = re.compile(
+    r"\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|"
+    r"eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|"
+    r"billion)\b",
+    re.I,
+)
 _MONEY = re.compile(r"[$£€]\s?\d|\b\d[\d,.]*\s*(dollars|cents|pounds)\b", re.I)
 _NUM = r"(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|hundred)"
 # A number, then its unit, perhaps after one word ("243 Earth days", "5 more seconds").
 _UNIT = _NUM + r"\s*(?:[-–]\s*)?(?:[A-Za-z]+\s+)?"
-_TIME_UNITS = (r"(?:seconds?|secs?|s\b|milliseconds?|ms\b|microseconds?|minutes?|hours?|days?|"
-               r"weeks?|months?|years?|sols?)")
-_SIZE_UNITS = (r"(?:km|kilomet|metres?|meters?|m\b|miles?|feet|foot|ft\b|inch|au\b|light|"
-               r"bytes?|bits?|[kKMGT]i?B\b|kilobytes?|megabytes?|characters?|digits?|"
-               r"items?|elements?|entries|lines?|times|x\b)")
+_TIME_UNITS = (
+    r"(?:seconds?|secs?|s\b|milliseconds?|ms\b|microseconds?|minutes?|hours?|days?|"
+    r"weeks?|months?|years?|sols?)"
+)
+_SIZE_UNITS = (
+    r"(?:km|kilomet|metres?|meters?|m\b|miles?|feet|foot|ft\b|inch|au\b|light|"
+    r"bytes?|bits?|[kKMGT]i?B\b|kilobytes?|megabytes?|characters?|digits?|"
+    r"items?|elements?|entries|lines?|times|x\b)"
+)
 _MEASURES = [
-    (re.compile(r"\bhow (long|old)\b|\bwhat age\b", re.I),
-     re.compile(_UNIT + r"(?:" + _TIME_UNITS + r"|km|kilomet|metres?|meters?|miles?|feet|foot|"
-                r"inch|characters?|items?|bytes?)", re.I)),
-    (re.compile(r"\bhow (far|tall|high|deep|big|large|wide|small)\b|\bwhat (size|length)\b",
-                re.I),
-     re.compile(_UNIT + _SIZE_UNITS, re.I)),
-    (re.compile(r"\bhow much\b", re.I),
-     re.compile(r"[$£€]\s?\d|" + _UNIT + r"(?:dollars|cents|pounds|percent|%|kg|tonnes?|tons?|"
-                r"bytes?|[kKMGT]i?B\b)", re.I)),
+    (
+        re.compile(r"\bhow (long|old)\b|\bwhat age\b", re.I),
+        re.compile(
+            _UNIT + r"(?:" + _TIME_UNITS + r"|km|kilomet|metres?|meters?|miles?|feet|foot|"
+            r"inch|characters?|items?|bytes?)",
+            re.I,
+        ),
+    ),
+    (
+        re.compile(
+            r"\bhow (far|tall|high|deep|big|large|wide|small)\b|\bwhat (size|length)\b", re.I
+        ),
+        re.compile(_UNIT + _SIZE_UNITS, re.I),
+    ),
+    (
+        re.compile(r"\bhow much\b", re.I),
+        re.compile(
+            r"[$£€]\s?\d|" + _UNIT + r"(?:dollars|cents|pounds|percent|%|kg|tonnes?|tons?|"
+            r"bytes?|[kKMGT]i?B\b)",
+            re.I,
+        ),
+    ),
 ]
 _CAPITALISED = re.compile(r"\b[A-Z][\w&'’.-]+")
 _PERSON_NOUNS = (
@@ -84,44 +117,82 @@ _CODE_NOUNS = (
     "property|operator|statement|extension|file|library|tool|header|key|event|signal|mode"
 )
 _ASKS = [
-    ("version", re.compile(r"\b(since|in|from|as of|until) (which|what) (\w+ ){0,2}"
-                           r"(version|release)\b|\b(which|what) (\w+ ){0,2}(version|release)\b")),
-    ("message", re.compile(r"\bwhat (does|did|do) (\w+ ){0,6}(message|error|warning|output|"
-                           r"print|prints|show|shows|say|says)\b|\bwhat (message|text)\b")),
+    (
+        "version",
+        re.compile(
+            r"\b(since|in|from|as of|until) (which|what) (\w+ ){0,2}"
+            r"(version|release)\b|\b(which|what) (\w+ ){0,2}(version|release)\b"
+        ),
+    ),
+    (
+        "message",
+        re.compile(
+            r"\bwhat (does|did|do) (\w+ ){0,6}(message|error|warning|output|"
+            r"print|prints|show|shows|say|says)\b|\bwhat (message|text)\b"
+        ),
+    ),
     ("date", re.compile(r"\b(when|what year|which year|what date|which date|what day)\b")),
     ("error", re.compile(r"\b(which|what) (\w+ ){0,2}(exception|error|warning)s?\b")),
-    ("number", re.compile(r"\bhow (many|much|old|long|far|tall|big|large|high|hot|cold|fast|"
-                          r"small|deep|wide|heavy)\b|"
-                          r"\bwhat (\w+ ){0,2}(number|percentage|position|rank|age|temperature|"
-                          r"size|length|value|port|speedup|period|limit|timeout)\b|"
-                          r"\bwhich (port|number|value)\b|\bat (least|most) what\b|"
-                          r"\bwhat is (the )?(largest|smallest|lowest|highest|maximum|minimum|"
-                          r"default|longest|shortest) \w+|\bwhat is n\b|\bmultiple of what\b")),
-    ("person", re.compile(r"\b(who|whom|whose)\b|\b(which|what) (\w+ ){0,2}(" + _PERSON_NOUNS
-                          + r")s?\b")),
+    (
+        "number",
+        re.compile(
+            r"\bhow (many|much|old|long|far|tall|big|large|high|hot|cold|fast|"
+            r"small|deep|wide|heavy)\b|"
+            r"\bwhat (\w+ ){0,2}(number|percentage|position|rank|age|temperature|"
+            r"size|length|value|port|speedup|period|limit|timeout)\b|"
+            r"\bwhich (port|number|value)\b|\bat (least|most) what\b|"
+            r"\bwhat is (the )?(largest|smallest|lowest|highest|maximum|minimum|"
+            r"default|longest|shortest) \w+|\bwhat is n\b|\bmultiple of what\b"
+        ),
+    ),
+    (
+        "person",
+        re.compile(r"\b(who|whom|whose)\b|\b(which|what) (\w+ ){0,2}(" + _PERSON_NOUNS + r")s?\b"),
+    ),
     ("code", re.compile(r"\b(which|what) (\w+ ){0,3}(" + _CODE_NOUNS + r")s?\b")),
     ("entity", re.compile(r"\b(which|what|where)\b")),
 ]
-_VERSION = re.compile(r"\b(?:new|added|changed|deprecated|removed|introduced|available) "
-                      r"(?:in|since) (?:version |python |release )?v?\d+(?:\.\d+)*|"
-                      r"\bversion \d+(?:\.\d+)+|"
-                      r"\bsince (?:version |python |release )?v?\d+(?:\.\d+)+|"
-                      r"\b(?:python|release) \d+\.\d+", re.I)
+_VERSION = re.compile(
+    r"\b(?:new|added|changed|deprecated|removed|introduced|available) "
+    r"(?:in|since) (?:version |python |release )?v?\d+(?:\.\d+)*|"
+    r"\bversion \d+(?:\.\d+)+|"
+    r"\bsince (?:version |python |release )?v?\d+(?:\.\d+)+|"
+    r"\b(?:python|release) \d+\.\d+",
+    re.I,
+)
 _ERROR_NAME = re.compile(r"\b[A-Z]\w*(?:Error|Exception|Warning|Exit|Interrupt)\b")
 _QUOTED_TEXT = re.compile(r"[\"“'‘`][^\"“”'‘’`]{2,80}[\"”'’`]")
-_IDENTIFIER = re.compile(r"(?<![\w.])(?:[A-Za-z_][\w]*\.)+[A-Za-z_]\w*(?:\(\))?|"
-                         r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\b[A-Z]{3,}[0-9]*\b|"
-                         r"(?<![\w-])--?[a-z][\w-]+|\b[a-z_]\w*_\w+\b|\b[a-z]\w*\(\)|"
-                         r"\b[a-z]+[A-Z]\w*\b|\b[A-Z][a-z]+[A-Z]\w*\b")
+_IDENTIFIER = re.compile(
+    r"(?<![\w.])(?:[A-Za-z_][\w]*\.)+[A-Za-z_]\w*(?:\(\))?|"
+    r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\b[A-Z]{3,}[0-9]*\b|"
+    r"(?<![\w-])--?[a-z][\w-]+|\b[a-z_]\w*_\w+\b|\b[a-z]\w*\(\)|"
+    r"\b[a-z]+[A-Z]\w*\b|\b[A-Z][a-z]+[A-Z]\w*\b"
+)
 _DEFAULT = re.compile(r"\bdefault", re.I)
 _DEFINITION = re.compile(r"^[^.;]{0,150}?\b(?:is|was|are|were)\s+(?:a|an|the|one)\b")
 #: Words asking for one end of a scale, and the other end, which contradicts them.
 _OPPOSITES = {
-    "first": "last", "last": "first", "largest": "smallest", "smallest": "largest",
-    "biggest": "smallest", "highest": "lowest", "lowest": "highest", "maximum": "minimum",
-    "minimum": "maximum", "most": "least", "least": "most", "oldest": "youngest",
-    "youngest": "oldest", "earliest": "latest", "latest": "earliest", "longest": "shortest",
-    "shortest": "longest", "max": "min", "min": "max", "upper": "lower", "lower": "upper",
+    "first": "last",
+    "last": "first",
+    "largest": "smallest",
+    "smallest": "largest",
+    "biggest": "smallest",
+    "highest": "lowest",
+    "lowest": "highest",
+    "maximum": "minimum",
+    "minimum": "maximum",
+    "most": "least",
+    "least": "most",
+    "oldest": "youngest",
+    "youngest": "oldest",
+    "earliest": "latest",
+    "latest": "earliest",
+    "longest": "shortest",
+    "shortest": "longest",
+    "max": "min",
+    "min": "max",
+    "upper": "lower",
+    "lower": "upper",
 }
 
 
@@ -157,13 +228,19 @@ def sentences(text: str) -> list[str]:
     out: list[str] = []
     start = 0
     for m in _BOUNDARY.finditer(text):
-        word = text[start:m.start() + 1].rsplit(None, 1)[-1] if text[start:m.start()].strip() \
+        word = (
+            text[start : m.start() + 1].rsplit(None, 1)[-1]
+            if text[start : m.start()].strip()
             else ""
+        )
         bare = word.rstrip(".").lower().lstrip("(\"'“‘")
-        if m.group(1) == "." and not m.group(2) and (
-                bare in _ABBREVIATIONS or (len(bare) == 1 and bare.isalpha())):
+        if (
+            m.group(1) == "."
+            and not m.group(2)
+            and (bare in _ABBREVIATIONS or (len(bare) == 1 and bare.isalpha()))
+        ):
             continue
-        piece = text[start:m.start() + len(m.group(1)) + len(m.group(2))].strip()
+        piece = text[start : m.start() + len(m.group(1)) + len(m.group(2))].strip()
         if piece:
             out.append(piece)
         start = m.end()
@@ -231,15 +308,15 @@ def _blocks(lines: list[str]) -> list[_Block]:
         # "1867. It rapidly..." after a full line is the wrapped rest of a sentence, not item
         # 1867 of a numbered list: only a bullet always starts a new block.
         numbered = item and not line.startswith(("• ", "> "))
-        if cur is not None and (not item or numbered) and cur.last == i - 1 \
-                and cur.kind != "head":
+        if cur is not None and (not item or numbered) and cur.last == i - 1 and cur.kind != "head":
             first_word = _TOKEN.match(raw.lstrip())
             if len(lines[i - 1]) + 1 + len(first_word.group() if first_word else "") > width:
                 cur.parts.append(line)
                 cur.last = i
                 continue
-        item = item and not (numbered and cur is not None and cur.last == i - 1
-                             and len(lines[i - 1]) >= width - 1)
+        item = item and not (
+            numbered and cur is not None and cur.last == i - 1 and len(lines[i - 1]) >= width - 1
+        )
         if item:
             line = line[2:].strip() if line.startswith(("• ", "> ")) else line
         cur = _Block("item" if item else "row" if " | " in line else "text", [line], i, i)
@@ -250,8 +327,13 @@ def _blocks(lines: list[str]) -> list[_Block]:
 def _is_label(block: _Block) -> bool:
     # A definition's term, a signature, an infobox field: short, and not a sentence.
     text = block.text
-    return (block.kind == "text" and len(text) <= 200 and block.last - block.first <= 2
-            and not text.endswith((".", "!", "?", ":", ";", ",")) and len(sentences(text)) == 1)
+    return (
+        block.kind == "text"
+        and len(text) <= 200
+        and block.last - block.first <= 2
+        and not text.endswith((".", "!", "?", ":", ";", ","))
+        and len(sentences(text)) == 1
+    )
 
 
 _ITEM_LABEL = re.compile(r"^(.{1,60}?)\s+[–—-]\s+|^(.{1,40}?):\s+")
@@ -282,8 +364,9 @@ def page_units(lines: list[str]) -> list[Unit]:
         if block.kind == "code":
             text = block.text
             if len(text) >= 15 and len(text) <= 300:
-                out.append(Unit(text, (text,), f"{section} {label}", block.first, block.last,
-                                "code"))
+                out.append(
+                    Unit(text, (text,), f"{section} {label}", block.first, block.last, "code")
+                )
             prev = []
             continue
         if block.kind == "row":
@@ -291,16 +374,28 @@ def page_units(lines: list[str]) -> list[Unit]:
             prev = []
             continue
         nxt = blocks[n + 1] if n + 1 < len(blocks) else None
-        if _is_label(block) and nxt is not None and nxt.first == block.last + 1 \
-                and nxt.kind == "text":
+        if (
+            _is_label(block)
+            and nxt is not None
+            and nxt.first == block.last + 1
+            and nxt.kind == "text"
+        ):
             label = block.text
             first = sentences(_IMAGE.sub(" ", nxt.text))
             # What the definition says first is what its later notes ("New in version 3.9.",
             # "The default is 5.") are about, though they do not repeat it.
             described = first[0] if first else ""
             if first and len(label) + len(first[0]) < MAX_UNIT_CHARS:
-                out.append(Unit(f"{label} {first[0]}", (label, first[0]), section,
-                                block.first, nxt.last, "term"))
+                out.append(
+                    Unit(
+                        f"{label} {first[0]}",
+                        (label, first[0]),
+                        section,
+                        block.first,
+                        nxt.last,
+                        "term",
+                    )
+                )
             if len(label.split()) >= MIN_WORDS:
                 out.append(Unit(label, (label,), section, block.first, block.last, "label"))
             label_end = block.last
@@ -312,8 +407,9 @@ def page_units(lines: list[str]) -> list[Unit]:
             item_label = (m.group(1) or m.group(2) or "") if m else ""
         if block.first != prev_end + 1 or block.kind == "item":
             prev = []
-        context = f"{section} {label} {described if block.first > label_end + 1 else ''} " \
-            f"{item_label}"
+        context = (
+            f"{section} {label} {described if block.first > label_end + 1 else ''} {item_label}"
+        )
         for piece in _IMAGE.split(block.text):
             if not piece.strip():
                 continue
@@ -321,17 +417,27 @@ def page_units(lines: list[str]) -> list[Unit]:
             if 2 < len(found) <= MAX_PARTS and len(piece) <= MAX_UNIT_CHARS:
                 # A short paragraph or list item whole: its answer may sit two sentences
                 # from the one that names what it is about ("... The default is 5 seconds.").
-                out.append(Unit(piece.strip(), tuple(found), context, block.first, block.last,
-                                block.kind))
+                out.append(
+                    Unit(piece.strip(), tuple(found), context, block.first, block.last, block.kind)
+                )
             for sentence in found:
-                out.append(Unit(sentence, (sentence,), context, block.first, block.last,
-                                block.kind))
+                out.append(
+                    Unit(sentence, (sentence,), context, block.first, block.last, block.kind)
+                )
                 if prev:
                     before = prev[-1][0]
                     joined = f"{before} {sentence}"
                     if len(joined) <= MAX_UNIT_CHARS:
-                        out.append(Unit(joined, (before, sentence), context, prev[-1][1],
-                                        block.last, block.kind))
+                        out.append(
+                            Unit(
+                                joined,
+                                (before, sentence),
+                                context,
+                                prev[-1][1],
+                                block.last,
+                                block.kind,
+                            )
+                        )
                 prev = [(sentence, block.first, block.last)]
             prev = [] if _IMAGE.search(block.text) else prev
         prev_end = block.last
@@ -345,9 +451,20 @@ def units(lines: list[str]) -> list[str]:
 
 # What a page calls the quantity a "how ..." question asks about ("how far" → distance).
 _MEASURE_WORDS = {
-    "far": "distance", "tall": "height", "high": "height", "deep": "depth", "old": "age",
-    "long": "length", "big": "size", "large": "size", "wide": "width", "heavy": "mass",
-    "hot": "temperature", "cold": "temperature", "fast": "speed", "many": "number",
+    "far": "distance",
+    "tall": "height",
+    "high": "height",
+    "deep": "depth",
+    "old": "age",
+    "long": "length",
+    "big": "size",
+    "large": "size",
+    "wide": "width",
+    "heavy": "mass",
+    "hot": "temperature",
+    "cold": "temperature",
+    "fast": "speed",
+    "many": "number",
 }
 _HOW = re.compile(r"\bhow (" + "|".join(_MEASURE_WORDS) + r")\b", re.I)
 
@@ -357,8 +474,11 @@ def _measure_terms(question: str) -> set[str]:
 
 
 # "When Python works out ..., what number ...": a leading clause sets a condition.
-_LEADING_CLAUSE = re.compile(r"^(?:when|if|since|after|before|while|on|in|for|as of|once)\b"
-                             r"[^,?]{0,200},\s*", re.I)
+_LEADING_CLAUSE = re.compile(
+    r"^(?:when|if|since|after|before|while|on|in|for|as of|once)\b"
+    r"[^,?]{0,200},\s*",
+    re.I,
+)
 
 
 def answer_kind(question: str) -> str:
@@ -371,8 +491,11 @@ def answer_kind(question: str) -> str:
     parts = [x for x in _SENTENCE_END.split(question.strip()) if x.strip()]
     for text in (parts[-1] if parts else question, question):
         q = _LEADING_CLAUSE.sub("", text.lower().strip())
-        found = [(m.start(), i, kind) for i, (kind, pattern) in enumerate(_ASKS)
-                 if (m := pattern.search(q))]
+        found = [
+            (m.start(), i, kind)
+            for i, (kind, pattern) in enumerate(_ASKS)
+            if (m := pattern.search(q))
+        ]
         if found:
             return min(found)[2]
     return "other"
@@ -380,7 +503,8 @@ def answer_kind(question: str) -> str:
 
 _CALENDAR = frozenset(
     "january february march april may june july august september october november december "
-    "monday tuesday wednesday thursday friday saturday sunday".split())
+    "monday tuesday wednesday thursday friday saturday sunday".split()
+)
 _NAME_JOINERS = frozenset("de da di del der van von la le bin ibn al of and &".split())
 _NAME_TOKEN = re.compile(r"[\w&'’.-]+")
 
@@ -470,8 +594,11 @@ def _kind_bonus(kind: str, unit: str, question: str) -> float:
             return 0.0
         # "How long/far/old/much..." asks for a quantity in units: a number with one fits best.
         measure = next((m for asked, m in _MEASURES if asked.search(question)), None)
-        bonus = (0.2 if measure is None else STRONG_CUE) if measure is None or measure.search(
-            unit) else 0.1
+        bonus = (
+            (0.2 if measure is None else STRONG_CUE)
+            if measure is None or measure.search(unit)
+            else 0.1
+        )
         if _DEFAULT.search(question) and _DEFAULT.search(unit):
             bonus += 0.05
         return bonus
@@ -479,8 +606,11 @@ def _kind_bonus(kind: str, unit: str, question: str) -> float:
         bonus = 0.2 if _novel(_IDENTIFIER, unit, question) else 0.0
         return bonus + (0.05 if _DEFAULT.search(question) and _DEFAULT.search(unit) else 0.0)
     if kind == "person":
-        return 0.25 if _novel_names(unit, question, people=True) else (
-            0.1 if _novel_names(unit, question) else 0.0)
+        return (
+            0.25
+            if _novel_names(unit, question, people=True)
+            else (0.1 if _novel_names(unit, question) else 0.0)
+        )
     if kind == "entity":
         return 0.2 if _novel_names(unit, question) else 0.0
     return 0.0
@@ -548,8 +678,11 @@ class Scorer:
         # So does a leading clause ("After he performed it in 1979, on what date did ...").
         parts = [x for x in _SENTENCE_END.split(question.strip()) if x.strip()]
         asking = _LEADING_CLAUSE.sub("", parts[-1].strip()) if parts else ""
-        self.focus = set(terms(asking)) | _measure_terms(asking) if len(parts) > 1 or (
-            parts and asking != parts[-1].strip()) else set()
+        self.focus = (
+            set(terms(asking)) | _measure_terms(asking)
+            if len(parts) > 1 or (parts and asking != parts[-1].strip())
+            else set()
+        )
         self.kind = answer_kind(question)
         self.names = _names(question) - skipped
         self.scale = {w for w in re.findall(r"[a-z]+", question.lower()) if w in _OPPOSITES}
@@ -566,8 +699,10 @@ class Scorer:
     def weights(self, df: Counter[str] | None = None, n: int | None = None) -> dict[str, float]:
         """Each question term's weight: its idf among the units counted, more in the focus."""
         df, n = (df, n) if df is not None and n is not None else (self.df, self.n)
-        return {t: math.log((n + 1) / (df.get(t, 0) + 0.5)) * (FOCUS if t in self.focus else 1.0)
-                for t in self.q_terms}
+        return {
+            t: math.log((n + 1) / (df.get(t, 0) + 0.5)) * (FOCUS if t in self.focus else 1.0)
+            for t in self.q_terms
+        }
 
     def coverage(self, toks: set[str], about: set[str], weight: dict[str, float]) -> float:
         """The share of the question's weight that ``toks`` hold (``about``: partly)."""
@@ -577,10 +712,19 @@ class Scorer:
         matched += TITLE_CREDIT * sum(w for t, w in weight.items() if t in about - toks)
         return matched / (sum(weight.values()) or 1.0)
 
-    def score(self, unit: str, toks: set[str], title: str,
-              df: Counter[str] | None = None, n: int | None = None, *,
-              context: str = "", parts: int = 1,
-              weight: dict[str, float] | None = None, whole: str = "") -> float:
+    def score(
+        self,
+        unit: str,
+        toks: set[str],
+        title: str,
+        df: Counter[str] | None = None,
+        n: int | None = None,
+        *,
+        context: str = "",
+        parts: int = 1,
+        weight: dict[str, float] | None = None,
+        whole: str = "",
+    ) -> float:
         """The unit's score (see the module docstring); ``df``/``n`` default to all pages read.
 
         ``context``: the unit's heading and label; ``parts``: how many sentences it holds;
@@ -596,10 +740,12 @@ class Scorer:
         context_terms = termset(context)
         # A sentence on a page is about the page's topic even when it does not name it.
         matched += TITLE_CREDIT * sum(w for t, w in weight.items() if t in title_terms - toks)
-        matched += CONTEXT_CREDIT * sum(w for t, w in weight.items()
-                                        if t in context_terms - title_terms - toks)
-        score = matched / (sum(weight.values()) or 1.0) + _kind_bonus(self.kind, unit,
-                                                                      self.question)
+        matched += CONTEXT_CREDIT * sum(
+            w for t, w in weight.items() if t in context_terms - title_terms - toks
+        )
+        score = matched / (sum(weight.values()) or 1.0) + _kind_bonus(
+            self.kind, unit, self.question
+        )
         if len(toks - self.q_terms - title_terms) < 2:
             score -= 0.2  # restates the question or the title: no answer in it
         shape = whole or unit
@@ -625,23 +771,42 @@ class Scorer:
             score *= LIST_SHARE  # a list of names or cells states nothing about them
         return score
 
-    def _unit_score(self, unit: Unit, title: str, df: Counter[str] | None = None,
-                    n: int | None = None,
-                    weight: dict[str, float] | None = None) -> tuple[float, int]:
+    def _unit_score(
+        self,
+        unit: Unit,
+        title: str,
+        df: Counter[str] | None = None,
+        n: int | None = None,
+        weight: dict[str, float] | None = None,
+    ) -> tuple[float, int]:
         """A unit's score and its lead sentence: a window scores as its best sentence read
         with the other one as context, less the cost of the extra sentence."""
         weight = self.weights(df, n) if weight is None else weight
         if len(unit.parts) == 1 or unit.kind == "term":  # a term and its definition: one
-            return self.score(unit.text, set(termset(unit.text)), title, context=unit.context,
-                              parts=len(unit.parts), weight=weight), 0
+            return self.score(
+                unit.text,
+                set(termset(unit.text)),
+                title,
+                context=unit.context,
+                parts=len(unit.parts),
+                weight=weight,
+            ), 0
         if len(unit.parts) == 1:
-            return self.score(unit.text, set(termset(unit.text)), title, context=unit.context,
-                              weight=weight), 0
+            return self.score(
+                unit.text, set(termset(unit.text)), title, context=unit.context, weight=weight
+            ), 0
         best, lead = 0.0, 0
         for i, part in enumerate(unit.parts):
             others = " ".join(p for j, p in enumerate(unit.parts) if j != i)
-            s = self.score(part, set(termset(part)), title, context=f"{unit.context} {others}",
-                           parts=len(unit.parts), weight=weight, whole=unit.text)
+            s = self.score(
+                part,
+                set(termset(part)),
+                title,
+                context=f"{unit.context} {others}",
+                parts=len(unit.parts),
+                weight=weight,
+                whole=unit.text,
+            )
             if s > best + 1e-9:
                 best, lead = s, i
         return best, lead
@@ -674,8 +839,11 @@ class Scorer:
         weight = self.weights(local, count)
         # Only a unit holding a question term can score: the rest are skipped unscored.
         wanted = frozenset(self.q_terms)
-        scored = [(self._unit_score(u, title, weight=weight)[0], u) for u in found
-                  if wanted & termset(u.text)]
+        scored = [
+            (self._unit_score(u, title, weight=weight)[0], u)
+            for u in found
+            if wanted & termset(u.text)
+        ]
         return sorted((s for s in scored if s[0] > 0), key=lambda s: -s[0])
 
     def rank_page(self, title: str, lines: list[str]) -> list[tuple[float, str]]:
@@ -686,15 +854,24 @@ class Scorer:
         """Which of a unit's sentences best answers the question (its index in ``parts``)."""
         if unit.kind == "term":
             return 0  # a term and its definition read as one statement
-        cued = [i for i, part in enumerate(unit.parts)
-                if _kind_bonus(self.kind, part, self.question) > 0]
+        cued = [
+            i
+            for i, part in enumerate(unit.parts)
+            if _kind_bonus(self.kind, part, self.question) > 0
+        ]
         if len(cued) == 1:
             return cued[0]  # only one sentence holds the kind of thing asked for
         best = self._unit_score(unit, title)[1]
         if best == 0 and _DEFINITION.match(unit.parts[0]) and len(cued) > 1:
             # "X is a 1969 album by ..." restates what the question says of X; the sentence
             # after it tells the thing asked.
-            rest = Unit(unit.text, unit.parts[1:], f"{unit.context} {unit.parts[0]}",
-                        unit.first, unit.last, unit.kind)
+            rest = Unit(
+                unit.text,
+                unit.parts[1:],
+                f"{unit.context} {unit.parts[0]}",
+                unit.first,
+                unit.last,
+                unit.kind,
+            )
             return 1 + self._unit_score(rest, title)[1]
         return best

@@ -39,8 +39,9 @@ def read_reply(done: Completion) -> tuple[str, Command | FormatError]:
     content = strip_reasoning(done.text)
     try:
         if not calls:
-            raise FormatError(toolspec.tools_message(
-                "no_tool_call", tools=", ".join(toolspec.tool_names())))
+            raise FormatError(
+                toolspec.tools_message("no_tool_call", tools=", ".join(toolspec.tool_names()))
+            )
         if len(calls) > 1:
             raise FormatError(toolspec.tools_message("several_calls", count=len(calls)))
         command = toolspec.parse_tool_call(*calls[0])
@@ -93,24 +94,27 @@ class ToolsPolicy:
         canonical text (or, for a rejected call, :func:`webqa.toolspec.failed_call_text`);
         its ``command`` is the command, or the :class:`FormatError` saying why the call was
         rejected."""
-        messages: list[dict[str, Any]] = [{"role": "system", "content": self._system},
-                                          {"role": "user", "content": obs.text}]
+        messages: list[dict[str, Any]] = [
+            {"role": "system", "content": self._system},
+            {"role": "user", "content": obs.text},
+        ]
         try:
-            done = self.client.complete(messages, tools=self._tools,
-                                        tool_choice=self.tool_choice)
+            done = self.client.complete(messages, tools=self._tools, tool_choice=self.tool_choice)
         except ModelError as exc:
             if exc.status != 400 or self.tool_choice != "required":
                 raise
             # Some servers take tools but not tool_choice "required": ask as "auto" from now on.
-            log.warning("webqa: the LLM server refused tool_choice 'required' (%s); using "
-                        "'auto'", exc)
+            log.warning(
+                "webqa: the LLM server refused tool_choice 'required' (%s); using 'auto'", exc
+            )
             self.tool_choice = "auto"
             done = self.client.complete(messages, tools=self._tools, tool_choice="auto")
         prompt, completion = done.prompt_tokens, done.completion_tokens
         if not done.usage_reported:
             prompt = estimate_tokens(self._system) + estimate_tokens(obs.text) + self._tools_tokens
             completion = estimate_tokens(done.text) + sum(
-                estimate_tokens(c.name + c.arguments) for c in done.tool_calls)
+                estimate_tokens(c.name + c.arguments) for c in done.tool_calls
+            )
         text, command = read_reply(done)
         return Reply(text, prompt, completion, llm_calls=1, command=command)
 

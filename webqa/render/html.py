@@ -24,14 +24,44 @@ from .layout import MARKER_RE, Verbatim, clean_text, clean_title, layout, marker
 __all__ = ["render_html"]
 
 _DROP_TAGS = (
-    "script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "embed",
-    "button", "input", "select", "textarea", "nav", "footer", "head", "link", "meta", "math",
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "svg",
+    "canvas",
+    "iframe",
+    "object",
+    "embed",
+    "button",
+    "input",
+    "select",
+    "textarea",
+    "nav",
+    "footer",
+    "head",
+    "link",
+    "meta",
+    "math",
 )
 _DROP_CLASSES = (
-    "navbox", "mw-editsection", "reference", "mw-ref", "reflist", "mw-references-wrap",
-    "noprint", "catlinks", "mw-jump-link", "sr-only", "visually-hidden", "hatnote",
+    "navbox",
+    "mw-editsection",
+    "reference",
+    "mw-ref",
+    "reflist",
+    "mw-references-wrap",
+    "noprint",
+    "catlinks",
+    "mw-jump-link",
+    "sr-only",
+    "visually-hidden",
+    "hatnote",
     # Documentation chrome: Sphinx's ¶ and DocBook's # self-links, DocBook's Prev/Up/Next bars.
-    "headerlink", "id_link", "navheader", "navfooter",
+    "headerlink",
+    "id_link",
+    "navheader",
+    "navfooter",
 )
 _DROP_TAG_SET = frozenset(_DROP_TAGS)
 _DROP_CLASS_SET = frozenset(_DROP_CLASSES)
@@ -49,9 +79,21 @@ _BLOCK = frozenset(
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 # trafilatura's XML vocabulary mapped onto the HTML tags the walker knows.
 _TRAFILATURA_TAGS = {
-    "head": "h2", "list": "ul", "item": "li", "row": "tr", "cell": "td", "ref": "a",
-    "graphic": "img", "lb": "br", "quote": "blockquote", "code": "pre", "hi": "span", "doc": "div",
-    "main": "div", "comments": "div", "body": "div",
+    "head": "h2",
+    "list": "ul",
+    "item": "li",
+    "row": "tr",
+    "cell": "td",
+    "ref": "a",
+    "graphic": "img",
+    "lb": "br",
+    "quote": "blockquote",
+    "code": "pre",
+    "hi": "span",
+    "doc": "div",
+    "main": "div",
+    "comments": "div",
+    "body": "div",
 }
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _HAS_TEXT = re.compile(r">\s*[^<\s]")
@@ -65,8 +107,15 @@ _CELL_BREAKS = re.compile(r"\s*(?:\x00\s*)+")
 _INLINE_IN_CELL = frozenset("tr td th table thead tbody tfoot caption".split())
 
 
-def render_html(html: str, url: str, *, width: int = 100, max_lines: int = 20000,
-                title: str | None = None, notes: tuple[str, ...] = ()) -> Page:
+def render_html(
+    html: str,
+    url: str,
+    *,
+    width: int = 100,
+    max_lines: int = 20000,
+    title: str | None = None,
+    notes: tuple[str, ...] = (),
+) -> Page:
     """Render an HTML string fetched from ``url`` into a page of wrapped, numbered lines."""
     html = clean_text(_XML_DECL.sub("", html, count=1))
     try:
@@ -99,15 +148,26 @@ def render_html(html: str, url: str, *, width: int = 100, max_lines: int = 20000
     if cut:
         notes = (*notes, prompts.message("note_cut_lines", lines=max_lines))
     last = max(len(lines) - 1, 0)
-    anchors = {name: min(starts[i], last) if i < len(starts) else last
-               for name, i in walker.anchor_blocks.items()}
-    return Page(key=url, url=url, title=page_title, lines=lines, links=walker.links,
-                notes=notes, anchors=anchors)
+    anchors = {
+        name: min(starts[i], last) if i < len(starts) else last
+        for name, i in walker.anchor_blocks.items()
+    }
+    return Page(
+        key=url,
+        url=url,
+        title=page_title,
+        lines=lines,
+        links=walker.links,
+        notes=notes,
+        anchors=anchors,
+    )
 
 
 # What a page of plain prose is made of: headings, paragraphs, lists, quotes and inline markup.
-_PROSE_TAGS = frozenset("""h1 h2 h3 h4 h5 h6 p ul ol li dl dt dd blockquote br hr a b i em strong
-small sub sup span code kbd var cite q abbr dfn s u mark time bdi bdo wbr""".split())
+_PROSE_TAGS = frozenset(
+    """h1 h2 h3 h4 h5 h6 p ul ol li dl dt dd blockquote br hr a b i em strong
+small sub sup span code kbd var cite q abbr dfn s u mark time bdi bdo wbr""".split()
+)
 _PROSE_BLOCKS = frozenset("p li dd dt blockquote".split())
 #: A block whose text is more than this share link text is what the extractor drops.
 _LINK_DENSE = 0.5
@@ -127,7 +187,8 @@ def _all_content(body: etree._Element) -> bool:
         if tag not in _PROSE_TAGS:
             return False
         if tag in _PROSE_BLOCKS and not any(
-                isinstance(a.tag, str) and a.tag in _PROSE_BLOCKS for a in el.iterancestors()):
+            isinstance(a.tag, str) and a.tag in _PROSE_BLOCKS for a in el.iterancestors()
+        ):
             size, links = _text_sizes(el)
             total += size
             if size and links > _LINK_DENSE * size:
@@ -237,12 +298,21 @@ def _drop_boilerplate(el: etree._Element) -> None:
             continue
         attrib = node.attrib
         classes = attrib["class"].split() if "class" in attrib else ()
-        if (tag in _DROP_TAG_SET or attrib.get("role") in _DROP_ROLES
-                or attrib.get("aria-hidden") == "true"
-                or (classes and not _DROP_CLASS_SET.isdisjoint(classes)
-                    # MediaWiki's footnote marks are class "reference"; Sphinx's links too.
-                    and not (tag == "a" and "reference" in classes
-                             and _DROP_CLASS_SET.isdisjoint(set(classes) - {"reference"})))):
+        if (
+            tag in _DROP_TAG_SET
+            or attrib.get("role") in _DROP_ROLES
+            or attrib.get("aria-hidden") == "true"
+            or (
+                classes
+                and not _DROP_CLASS_SET.isdisjoint(classes)
+                # MediaWiki's footnote marks are class "reference"; Sphinx's links too.
+                and not (
+                    tag == "a"
+                    and "reference" in classes
+                    and _DROP_CLASS_SET.isdisjoint(set(classes) - {"reference"})
+                )
+            )
+        ):
             junk.append(node)
     for node in junk:
         if node is not el and node.getparent() is not None:
@@ -256,8 +326,14 @@ def _trafilatura_main(html: str, url: str) -> etree._Element | None:
 
     try:
         doc = bare_extraction(
-            html, url=url or None, include_links=True, include_tables=True, include_images=True,
-            include_comments=False, favor_recall=True, with_metadata=False,
+            html,
+            url=url or None,
+            include_links=True,
+            include_tables=True,
+            include_images=True,
+            include_comments=False,
+            favor_recall=True,
+            with_metadata=False,
         )
     except Exception:  # noqa: BLE001 - any extractor failure falls back to the body walk
         return None
@@ -341,8 +417,9 @@ class _Walker:
         self._anchors.clear()
         code = raw.strip("\n").split("\n")
         if any(line.strip() for line in code):
-            self.blocks.extend([Verbatim("```"), *(Verbatim(line.rstrip()) for line in code),
-                                Verbatim("```")])
+            self.blocks.extend(
+                [Verbatim("```"), *(Verbatim(line.rstrip()) for line in code), Verbatim("```")]
+            )
 
     def _start(self, tag: str, el: etree._Element) -> None:
         name = el.get("id") or (el.get("name") if tag == "a" else None)
@@ -447,8 +524,9 @@ class _Walker:
             return
         first = min(self._cells[0][0], len(self._buf))
         bounds = [min(start, len(self._buf)) for start, _ in self._cells] + [len(self._buf)]
-        cells = [_cell_text("".join(self._buf[a:b]))
-                 for a, b in zip(bounds, bounds[1:], strict=False)]
+        cells = [
+            _cell_text("".join(self._buf[a:b])) for a, b in zip(bounds, bounds[1:], strict=False)
+        ]
         lead = "".join(self._buf[:first])
         table = self._tables[-1] if self._tables else None
         row = " | ".join(cells)

@@ -8,17 +8,32 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["wrap_blocks", "layout", "Verbatim", "marker", "clean_text", "clean_title",
-           "MARKER_RE", "MAX_TITLE"]
+__all__ = [
+    "wrap_blocks",
+    "layout",
+    "Verbatim",
+    "marker",
+    "clean_text",
+    "clean_title",
+    "MARKER_RE",
+    "MAX_TITLE",
+]
 
 #: A link marker: 【id†text】 or 【id†text†domain】.
 MARKER_RE = re.compile(r"【(\d+)†([^】†]*)(?:†([^】]*))?】")
 _TOKEN = re.compile(r"(?:【[^】]*】|\S)+")
 # Characters the observation format gives a meaning (link markers 【id†text】, section headers
 # ♦Title) would let a page forge them; invisible characters break matching.
-_CLEAN = str.maketrans({
-    "【": "〖", "】": "〗", "♦": "◆", "\u00ad": None, "\u200b": None, "\ufeff": None,
-})
+_CLEAN = str.maketrans(
+    {
+        "【": "〖",
+        "】": "〗",
+        "♦": "◆",
+        "\u00ad": None,
+        "\u200b": None,
+        "\ufeff": None,
+    }
+)
 # NUL and lone surrogates also break the JSON traces pages are written to.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _PIECE = re.compile(r"【[^】]*】|[^【]+")
@@ -67,8 +82,7 @@ def wrap_blocks(blocks: list[str], width: int, max_lines: int) -> tuple[list[str
     return lines, cut
 
 
-def layout(blocks: list[str], width: int,
-           max_lines: int) -> tuple[list[str], bool, list[int]]:
+def layout(blocks: list[str], width: int, max_lines: int) -> tuple[list[str], bool, list[int]]:
     """Wrap each block to ``width`` columns: the lines, whether ``max_lines`` cut them, and
     the line each block starts on (so anchors inside a block can be scrolled to).
 

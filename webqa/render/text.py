@@ -17,9 +17,16 @@ _MD_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _INDENTED = re.compile(r"^(?: {4}|\t)")
 
 
-def render_text(text: str, url: str, *, markdown: bool = False, width: int = 100,
-                max_lines: int = 20000, title: str | None = None,
-                notes: tuple[str, ...] = ()) -> Page:
+def render_text(
+    text: str,
+    url: str,
+    *,
+    markdown: bool = False,
+    width: int = 100,
+    max_lines: int = 20000,
+    title: str | None = None,
+    notes: tuple[str, ...] = (),
+) -> Page:
     """Render plain text (paragraphs split on blank lines) or Markdown with its links numbered."""
     text = clean_text(text.replace("\r\n", "\n").replace("\r", "\n"))
     links: dict[int, Link] = {}
