@@ -12,11 +12,11 @@ from ddgs.exceptions import DDGSException, RatelimitException, TimeoutException
 from tests.webserver import page, send, sequence, serve, status
 from webqa.errors import ConfigError, SearchError
 from webqa.protocols import SearchEngine
+from webqa.retry import RetryPolicy
 from webqa.web import check_network, open_live_web
 from webqa.web.engines import Brave, DuckDuckGo, SearXNG, make_engine
 from webqa.web.fetch import HttpSource
 from webqa.web.guard import DomainBlock
-from webqa.web.retry import RetryPolicy
 
 # Shapes as the APIs answer (trimmed to a few results; fields webqa ignores kept on purpose).
 SEARXNG_JSON = {

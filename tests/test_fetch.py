@@ -31,8 +31,8 @@ from webqa.errors import (
     UnsupportedContent,
 )
 from webqa.pdf import pdf_to_text
+from webqa.retry import parse_retry_after
 from webqa.web.fetch import USER_AGENT, FetchConfig, HttpSource
-from webqa.web.retry import parse_retry_after
 
 MB = 1_000_000
 

@@ -34,12 +34,12 @@ from webqa.corpus.text import decode as corpus_decode
 from webqa.errors import BlockedError, FetchError, FetchTimeout, SearchError
 from webqa.records import Document, SearchResult
 from webqa.render import render_document
+from webqa.retry import RetryPolicy
 from webqa.web import open_live_web
 from webqa.web.content import decode_text
 from webqa.web.engines import Brave, DuckDuckGo, SearXNG
 from webqa.web.fetch import FetchConfig, HttpSource
 from webqa.web.guard import DomainBlock, guarded_transport, metadata_problem, normalize_host
-from webqa.web.retry import RetryPolicy
 from webqa.web.transport import PoolTransport
 
 MB = 1_000_000

@@ -25,11 +25,10 @@ import httpx
 from webqa.errors import ConfigError, FetchError, SearchError
 from webqa.protocols import SearchEngine
 from webqa.records import SearchResult
-from webqa.retry import Deadline
+from webqa.retry import RETRY_STATUSES, Deadline, RetryPolicy, Transient, parse_retry_after
 from webqa.web.body import decoder_chain, raw_chunks, read_capped
 from webqa.web.fetch import USER_AGENT, log_retry
 from webqa.web.guard import DEFAULT_BLOCK, DomainBlock
-from webqa.web.retry import RETRY_STATUSES, RetryPolicy, Transient, parse_retry_after
 from webqa.web.transport import DeadlineBackend, PoolTransport, deadline, time_left
 
 __all__ = ["DuckDuckGo", "SearXNG", "Brave", "make_engine", "ENGINES", "BRAVE_URL"]

@@ -32,7 +32,14 @@ from webqa.errors import (
     UnsupportedContent,
 )
 from webqa.records import Document
-from webqa.retry import Deadline, RetryEvent
+from webqa.retry import (
+    RETRY_STATUSES,
+    Deadline,
+    RetryEvent,
+    RetryPolicy,
+    Transient,
+    parse_retry_after,
+)
 from webqa.urls import join, strip_fragment
 from webqa.web.body import decoder_chain, raw_chunks, read_capped
 from webqa.web.cache import FetchCache
@@ -45,7 +52,6 @@ from webqa.web.guard import (
     guarded_transport,
     system_resolver,
 )
-from webqa.web.retry import RETRY_STATUSES, RetryPolicy, Transient, parse_retry_after
 from webqa.web.transport import deadline as io_deadline
 from webqa.web.transport import time_left
 
