@@ -144,3 +144,28 @@ def test_help_wraps_to_the_terminal_width(monkeypatch, capsys):
         main(["ask", "--help"])
     wide = capsys.readouterr().out.split("options:", 1)[1].split("examples:", 1)[0]
     assert max(len(line) for line in wide.splitlines()) > 100
+
+
+def test_an_extractive_ask_does_not_load_the_llm_client(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parent.parent / "demos" / "solar-system"
+    code = (
+        f"import sys, runpy; sys.argv = ['webqa', 'ask', '--corpus', {str(demo)!r}, '-q', "
+        "'Who discovered Neptune?']\n"
+        "try:\n    runpy.run_module('webqa.cli', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "print('openai' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("WEBQA_MODEL", "OPENAI_BASE_URL")}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**env, "WEBQA_HOME": str(tmp_path)},
+    )
+    assert out.stdout.strip().splitlines()[-1] == "False", out.stderr

@@ -24,6 +24,7 @@ from typing import Any
 import openai
 
 from .errors import ConfigError, ModelError
+from .paths import llm_configured
 from .retry import Deadline, RetryEvent, RetryPolicy, Transient, retry_after_from_headers
 
 __all__ = ["ChatClient", "Completion", "ToolCall", "estimate_tokens"]
@@ -163,8 +164,7 @@ class ChatClient:
         An LLM is configured when a model name or a base URL is given (argument or environment).
         """
         model = overrides.pop("model", None)
-        given = model or os.environ.get("WEBQA_MODEL")
-        if not (given or overrides.get("base_url") or os.environ.get("OPENAI_BASE_URL")):
+        if not llm_configured(model, overrides.get("base_url")):
             return None
         return cls(model, **overrides)  # the constructor reads WEBQA_MODEL, and says so
 

@@ -20,6 +20,7 @@ from .agent import Agent, StepInfo, TraceTo
 from .browser import Limits
 from .errors import ConfigError
 from .pages import RenderCache, WebLoader
+from .paths import llm_configured
 from .policies import Policy
 from .protocols import DocumentSource, SearchEngine
 from .records import Answer
@@ -216,6 +217,14 @@ class Session:
                 "extractive policy uses no LLM (use --protocol text)"
             )
         if policy == "extractive":
+            return ExtractivePolicy(), {"model": None, "base_url": None}
+        if (
+            policy == "auto"
+            and protocol == "text"
+            and not llm_configured(llm.get("model"), llm.get("base_url"))
+        ):
+            # No LLM: the extractive policy, without loading the LLM client at all.
+            self._notice(NO_LLM)
             return ExtractivePolicy(), {"model": None, "base_url": None}
         from .llm import ChatClient
         from .policies.llm import LLMPolicy
