@@ -125,6 +125,14 @@ def test_random_bytes_and_empty_archives_are_config_errors(tmp_path):
         open_corpus(tmp_path / "images.warc.gz")
 
 
+def test_bytes_after_a_blank_line_are_not_taken_for_a_warc_record(tmp_path):
+    # warcio makes a header-less "warc" record of any bytes after a newline; 1 in ~300
+    # random files starts with one, and was reported as a WARC without pages.
+    (tmp_path / "blank.warc").write_bytes(b"\n'garbage line\n\nmore bytes")
+    with pytest.raises(ConfigError, match="not a readable WARC file"):
+        open_corpus(tmp_path / "blank.warc")
+
+
 def test_damaged_tail_keeps_the_records_before_it(tmp_path):
     path = make_warc(tmp_path / "cut.warc.gz")
     path.write_bytes(path.read_bytes() + b"\x1f\x8b\x08\x00 not gzip " + os.urandom(200))

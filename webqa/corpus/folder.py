@@ -307,32 +307,45 @@ class FolderCorpus(IndexedCorpus):
         mtime alone: that is found by a full check, which compares every file's mtime and
         size and runs on every open of a folder of at most :data:`FULL_CHECK_FILES` files,
         and on demand (``webqa index --full``)."""
+        full = full or self.index.stored_count() <= self.full_check_files
+        if not full:
+            return self._folders_moved()
         folders = self.index.dirs()
         if not folders:
             return True
-        full = full or self.index.stored_count() <= self.full_check_files
-        if not full:
-            # The common case, once per open: one lstat per folder, nothing else per folder.
-            root, lstat, isdir = os.fsencode(self.root) + b"/", os.lstat, stat.S_ISDIR
-            try:
-                return any(
-                    (st := lstat(root + raw)).st_mtime_ns != mtime or not isdir(st.st_mode)
-                    for _, _, raw, mtime in folders
-                )
-            except OSError:  # a folder is gone
-                return True
         known = {path for _, path, _, _ in folders}
         for folder, _path, raw, mtime in folders:
             rel = os.fsdecode(raw)
             if self._folder_mtime(rel) != mtime:
                 return True
-            if full:
-                files, subfolders = self._listing(rel, None)
-                if {key: (m, size) for key, _, _, m, size in files} != self.index.files_in(folder):
-                    return True
-                if any(_storable(sub) not in known for sub in subfolders):
-                    return True
+            files, subfolders = self._listing(rel, None)
+            if {key: (m, size) for key, _, _, m, size in files} != self.index.files_in(folder):
+                return True
+            if any(_storable(sub) not in known for sub in subfolders):
+                return True
         return False
+
+    def _folders_moved(self) -> bool:
+        """The common case, once per open: one ``fstatat`` per indexed folder relative to
+        the root's descriptor (shorter path walks than absolute paths), nothing else."""
+        stamps = self.index.dir_stamps()
+        if not stamps:
+            return True
+        try:
+            fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return True
+        lstat, isdir = os.stat, stat.S_ISDIR
+        try:
+            return any(
+                (st := lstat(raw or b".", dir_fd=fd, follow_symlinks=False)).st_mtime_ns != mtime
+                or not isdir(st.st_mode)
+                for raw, mtime in stamps
+            )
+        except OSError:  # a folder is gone
+            return True
+        finally:
+            os.close(fd)
 
     def _update(self, progress: Progress | None, full: bool = False) -> IndexStats:
         """Index new and changed files, drop removed ones; returns what was done.

@@ -458,6 +458,12 @@ class FtsIndex:
         with self._using("reading folder stamps") as db:
             return db.execute("SELECT id, path, raw, mtime FROM dirs").fetchall()
 
+    def dir_stamps(self) -> list[tuple[bytes, int]]:
+        """``(raw path bytes, mtime_ns)`` of every indexed folder: what the quick change
+        check of every open reads, so only the two columns it compares."""
+        with self._using("reading folder stamps") as db:
+            return db.execute("SELECT raw, mtime FROM dirs").fetchall()
+
     def put_dir(self, path: str, raw: bytes, mtime: int) -> int:
         """Record folder ``path`` (its bytes ``raw``) with its ``mtime``; returns its id."""
         with self._using(f"recording folder {path}") as db:

@@ -153,6 +153,10 @@ class WarcCorpus(IndexedCorpus):
             for record in records:
                 if not str(record.format).startswith("warc"):
                     continue  # warcio's ARC fallback reading a file that is not a WARC
+                if not str(record.rec_headers.protocol).startswith("WARC/"):
+                    # What warcio makes of bytes that are not a WARC record; reading on
+                    # would only make more of them (and warcio warns on stderr each time).
+                    raise ValueError("a record without a WARC version line")
                 seen += 1
                 info = _record_info(record)
                 url = record.rec_headers.get_header("WARC-Target-URI") or ""
