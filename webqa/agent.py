@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ from .observation import Observation, observe
 from .policies import Policy, Reply
 from .protocols import PageLoader
 from .records import Answer, Page, Quote, Status, Usage
-from .trace import FORMAT, TraceWriter, default_trace_path
+from .trace import FORMAT, TraceWriter, default_trace_path, new_run_id
 
 __all__ = ["Agent", "Run", "StepInfo", "Interrupted", "TraceTo"]
 
@@ -112,7 +111,7 @@ def _writer(to: TraceTo | TraceWriter) -> TraceWriter | None:
         return TraceWriter()
     path = Path(to)
     if path.is_dir():
-        run_id = uuid.uuid4().hex
+        run_id = new_run_id()
         return TraceWriter(path / default_trace_path(run_id).name, run_id=run_id)
     return TraceWriter(path)
 

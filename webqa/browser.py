@@ -12,7 +12,6 @@ cannot apply raises :class:`ActionError`; a page that could not be had raises
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -269,6 +268,8 @@ class Browser:
         for link in page.links.values():
             if _title_key(link.text) == wanted or _title_key(link.text).startswith(wanted + " "):
                 return self._goto(link.url, "open")
+        import difflib  # only for a title that fits nothing
+
         close = difflib.get_close_matches(
             title, [link.text for link in page.links.values()], n=3, cutoff=0.3
         ) or [link.text for link in list(page.links.values())[:3]]

@@ -23,7 +23,6 @@ import logging
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -43,7 +42,7 @@ from .policies import Reply
 from .records import Answer
 from .session import Session
 from .toolspec import describe, param_description, parse_tool_call
-from .trace import TraceWriter, default_trace_path
+from .trace import TraceWriter, default_trace_path, new_run_id
 
 __all__ = [
     "BrowsingSession",
@@ -90,7 +89,7 @@ class BrowsingSession:
         self, session: Session, key: str, *, trace_dir: Path | None = None, max_actions: int = 1000
     ) -> None:
         self.key, self.max_actions = key, max_actions
-        run_id = uuid.uuid4().hex
+        run_id = new_run_id()
         path = (trace_dir / default_trace_path(run_id).name) if trace_dir else None
         self.run = Run(session.agent, MCP_QUESTION, TraceWriter(path, run_id=run_id), None)
         self.run.begin()
@@ -237,7 +236,7 @@ class SessionStore:
                 raise ActionError(_message("too_many_sessions", count=len(self._sessions)))
             made = BrowsingSession(
                 self.session,
-                key or uuid.uuid4().hex[:12],
+                key or new_run_id()[:12],
                 trace_dir=self.trace_dir,
                 max_actions=self.max_actions,
             )

@@ -56,7 +56,33 @@ def _environment(folder: str) -> Any:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=False,
         autoescape=False,
+        bytecode_cache=_bytecode_cache(jinja2),
     )
+
+
+def _bytecode_cache(jinja2: Any) -> Any:
+    """Compiled templates kept in ``<user data dir>/templates``: compiling the observation
+    template costs 6-12 ms in every new process, loading it 0.3 ms. Jinja keys each file by
+    template path and source checksum, and stamps it with its own and Python's version, so
+    an edited template or an upgrade compiles afresh. A cache that cannot be written is no
+    cache, never an error."""
+    from .paths import user_dir
+
+    class Cache(jinja2.FileSystemBytecodeCache):
+        def dump_bytecode(self, bucket: Any) -> None:
+            try:
+                os.makedirs(self.directory, exist_ok=True)
+                super().dump_bytecode(bucket)
+            except OSError:
+                pass
+
+        def load_bytecode(self, bucket: Any) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except Exception:  # a damaged file (any bytes at all): compile afresh
+                bucket.reset()
+
+    return Cache(str(user_dir() / "templates"))
 
 
 def load(name: str) -> str:

@@ -1,7 +1,7 @@
 """What each ``webqa`` subcommand does: build a session, run it, print the results.
 
 Output rules: results on stdout, progress and messages on stderr; colour only on a terminal
-and never when ``NO_COLOR`` is set (rich's console handles both). Every run goes through
+and never when ``NO_COLOR`` is set (see :mod:`webqa.console`). Every run goes through
 :class:`webqa.session.Session`, the one assembly point.
 """
 
@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .console import console, escape, rich_console
 from .records import Answer
 
 __all__ = [
@@ -28,12 +29,6 @@ __all__ = [
     "run_export",
     "print_answer",
 ]
-
-
-def _console(stderr: bool = False) -> Any:
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
 def _sigterm_as_interrupt() -> None:
@@ -67,7 +62,7 @@ def _session_options(args: argparse.Namespace, err: Any) -> dict[str, Any]:
         "max_actions": args.max_actions,
         "max_failures": getattr(args, "max_failures", 10),
         "limits": Limits(window=args.window),
-        "notice": lambda text: err.print(f"[dim]{_escape(text)}[/]"),
+        "notice": lambda text: err.print(f"[dim]{escape(text)}[/]"),
     }
     if hasattr(args, "model"):
         options.update(
@@ -86,9 +81,9 @@ def _session_options(args: argparse.Namespace, err: Any) -> dict[str, Any]:
 def _progress(err: Any) -> Any:
     def progress(step: Any) -> None:
         mark = "[red]✗[/]" if step.error else "[green]·[/]"
-        why = f" [red]{_escape(_short(step.error))}[/]" if step.error else ""
+        why = f" [red]{escape(_short(step.error))}[/]" if step.error else ""
         err.print(
-            f"{mark} [dim]{step.n:>3}[/] {_escape(_short(step.action))}{why} "
+            f"{mark} [dim]{step.n:>3}[/] {escape(_short(step.action))}{why} "
             f"[dim]({step.actions_left} left)[/]"
         )
 
@@ -101,7 +96,7 @@ def run_ask(args: argparse.Namespace) -> int:
 
     _sigterm_as_interrupt()
     quiet = getattr(args, "quiet", False)
-    err = _console(stderr=True)
+    err = console(stderr=True)
     options = _session_options(args, err)
     if quiet:
         options["notice"] = lambda text: None
@@ -132,7 +127,7 @@ def run_batch(args: argparse.Namespace) -> int:
 
     _sigterm_as_interrupt()
     items = read_questions(args.questions)
-    err = _console(stderr=True)
+    err = console(stderr=True)
     quiet = getattr(args, "quiet", False)
     lock = threading.Lock()
     done = {"n": 0, "answered": 0, "correct": 0, "graded": 0}
@@ -158,7 +153,7 @@ def run_batch(args: argparse.Namespace) -> int:
                 mark = " [green]correct[/]" if ok else " [red]wrong[/]"
             if not quiet:
                 err.print(
-                    f"[dim]{done['n']:>4}/{len(items)}[/] {_escape(item.id)} {answer.status}{mark}"
+                    f"[dim]{done['n']:>4}/{len(items)}[/] {escape(item.id)} {answer.status}{mark}"
                 )
         rows.add(index, row)
 
@@ -197,27 +192,21 @@ def _short(text: str, limit: int = 140) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
-
-
 def print_answer(answer: Answer) -> None:
     """The answer text, then each reference: title, URL and the quote."""
-    out = _console()
+    out = console()
     if answer.text:
-        out.print(_escape(answer.text))
+        out.print(escape(answer.text))
     if answer.citations:
         out.print("\n[bold]References[/]")
     for c in answer.citations:
         out.print(
-            f"[bold][{c.n}][/] {_escape(c.title)} — [cyan]{_escape(c.url)}[/]"
+            f"[bold][{c.n}][/] {escape(c.title)} — [cyan]{escape(c.url)}[/]"
             + ("" if c.cited else " [dim](not cited)[/]")
         )
-        out.print(f"    “{_escape(c.quote)}”")
+        out.print(f"    “{escape(c.quote)}”")
     if answer.trace_path:
-        _console(stderr=True).print(f"[dim]trace: {_escape(answer.trace_path)}[/]")
+        console(stderr=True).print(f"[dim]trace: {escape(answer.trace_path)}[/]")
 
 
 def run_browse(args: argparse.Namespace) -> int:
@@ -249,7 +238,7 @@ def run_browse(args: argparse.Namespace) -> int:
             return line
 
     question = args.question or read("question> ").strip()
-    err = _console(stderr=True)
+    err = console(stderr=True)
     options = _session_options(args, err)
     with Session(**options, policy=HumanPolicy(read, show), trace=args.trace) as session:
         answer = session.ask(question)
@@ -284,7 +273,7 @@ def run_index(args: argparse.Namespace) -> int:
 
     from .corpus import build_index
 
-    with Progress(console=_console(stderr=True), transient=False) as bar:
+    with Progress(console=rich_console(stderr=True), transient=False) as bar:
         task = bar.add_task("indexing", total=None)
 
         def progress(done: int, total: int | None = None, *_: Any) -> None:
@@ -350,11 +339,11 @@ def run_eval(args: argparse.Namespace) -> int:
     from .evaluate import evaluate
 
     _sigterm_as_interrupt()
-    err = _console(stderr=True)
+    err = console(stderr=True)
     quiet = args.quiet
     items, problems = read_question_file(args.questions)
     for problem in problems:
-        err.print(f"[yellow]webqa: {_escape(problem)}[/]")
+        err.print(f"[yellow]webqa: {escape(problem)}[/]")
     options = _session_options(args, err)
     if quiet:
         options["notice"] = lambda text: None
@@ -376,7 +365,7 @@ def run_eval(args: argparse.Namespace) -> int:
             bar.update(task, completed=done, total=total)
         elif not quiet:
             mark = {True: " [green]correct[/]", False: " [red]wrong[/]"}.get(row["correct"], "")
-            err.print(f"[dim]{done:>4}/{total}[/] {_escape(row['id'])} {row['status']}{mark}")
+            err.print(f"[dim]{done:>4}/{total}[/] {escape(row['id'])} {row['status']}{mark}")
 
     run = dict(
         concurrency=args.concurrency,
@@ -418,16 +407,16 @@ def _print_results(items: list[Any], out: str) -> None:
         if row is None:
             continue
         table.add_row(
-            _escape(item.id),
+            escape(item.id),
             row["status"],
             flag[row["correct"]],
             flag[row["first_sentence_correct"]],
             "n/a" if row["token_f1"] is None else f"{row['token_f1']:.2f}",
             flag[row["citations_verbatim"]],
             f"{row['seconds']:.1f}",
-            _escape(_short(row["error"] or row["answer"] or "", 80)),
+            escape(_short(row["error"] or row["answer"] or "", 80)),
         )
-    _console().print(table)
+    rich_console().print(table)
 
 
 def _print_summary(summary: Any, out: str) -> None:
@@ -469,7 +458,7 @@ def _print_summary(summary: Any, out: str) -> None:
         rows.append(("other statuses", ", ".join(f"{k} {v}" for k, v in sorted(others.items()))))
     for name, value in rows:
         table.add_row(name, value)
-    _console().print(table)
+    rich_console().print(table)
 
 
 def run_compare(args: argparse.Namespace) -> int:
@@ -528,7 +517,7 @@ def run_mcp(args: argparse.Namespace) -> int:
     from .session import Session
 
     _sigterm_as_interrupt()  # a terminated server still ends its sessions' traces
-    err = _console(stderr=True)  # stdout belongs to the protocol on stdio
+    err = console(stderr=True)  # stdout belongs to the protocol on stdio
     options = _session_options(args, err)
     if args.quiet:
         options["notice"] = lambda text: None
@@ -561,7 +550,7 @@ def run_mcp(args: argparse.Namespace) -> int:
 
             def ready(url: str) -> None:
                 if not args.quiet:
-                    err.print(f"webqa: MCP server at {_escape(url)}")
+                    err.print(f"webqa: MCP server at {escape(url)}")
 
             serve_http(
                 server,

@@ -14,7 +14,6 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 
 from .records import Page
 from .render.layout import MARKER_RE
@@ -188,6 +187,8 @@ class PageMatcher:
             while pos >= 0 and seen < 500:
                 votes[max(pos - i, 0) // bucket] += 1
                 pos, seen = self.folded.find(gram, pos + 1), seen + 1
+        from difflib import SequenceMatcher  # only for a quote that matched nowhere
+
         best: tuple[float, int, int] | None = None
         for cell, _ in votes.most_common(4):
             lo = max(cell * bucket - len(needle) // 2, 0)

@@ -21,9 +21,9 @@ import contextlib
 import json
 import logging
 import math
+import os
 import re
 import time
-import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
@@ -37,6 +37,7 @@ __all__ = [
     "FORMAT",
     "SUPPORTED_FORMATS",
     "TraceWriter",
+    "new_run_id",
     "TraceFile",
     "load_trace",
     "parse_trace",
@@ -67,6 +68,12 @@ def default_trace_path(run_id: str) -> Path:
     return user_dir() / "traces" / f"{time.strftime('%Y%m%d-%H%M%S')}-{run_id[:8]}.jsonl"
 
 
+def new_run_id() -> str:
+    """A fresh run id: 32 random hex digits (a UUID4's worth of randomness, without loading
+    the ``uuid`` module, which costs a few ms of start-up)."""
+    return os.urandom(16).hex()
+
+
 class TraceWriter:
     """Appends events to a JSONL file; every event carries ``type``, ``t`` and ``run``.
 
@@ -75,7 +82,7 @@ class TraceWriter:
     """
 
     def __init__(self, path: str | Path | None = None, *, run_id: str | None = None) -> None:
-        self.run_id = run_id or uuid.uuid4().hex
+        self.run_id = run_id or new_run_id()
         self.path = Path(path) if path else default_trace_path(self.run_id)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
