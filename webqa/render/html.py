@@ -369,8 +369,9 @@ class _Walker:
         self.links: dict[int, Link] = {}
         self.anchor_blocks: dict[str, int] = {}
         self._ids: dict[str, int] = {}
-        self._targets: dict[str, str] = {}
-        self._domains: dict[str, str] = {}
+        # href without its #fragment -> (resolved URL, its host): an index page links to a
+        # few hundred pages at some 15,000 places on them, so each is joined once.
+        self._targets: dict[str, tuple[str, str]] = {}
         self.blocks: list[str] = []
         self._buf: list[str] = []
         self._prefix = ""
@@ -551,9 +552,7 @@ class _Walker:
         href = href.strip()
         if href.startswith(("javascript:", "mailto:", "tel:", "data:")) or href == "#":
             return
-        target = self._targets.get(href)
-        if target is None:  # pages repeat their links; joining is the costly part
-            target = self._targets[href] = urls.join(self.url, href)
+        target, other = self._resolve(href)
         text = "".join(self._buf[start:]).replace(_CELL_BREAK, " ").strip()
         # A link to the page itself goes nowhere; to a place on it (#section) it scrolls.
         if not text or not target or target == self.page_url:
@@ -562,13 +561,21 @@ class _Walker:
         if link_id is None:
             link_id = self._ids[target] = len(self._ids)
             self.links[link_id] = Link(link_id, target, " ".join(text.split()))
-        other = self._domains.get(target)
-        if other is None:  # a page links to few hosts, many times: parse each target once
-            other = self._domains[target] = urls.domain(target)
         lead = " " if self._buf[start:] and self._buf[start][:1] == " " else ""
         trail = " " if text and "".join(self._buf[start:])[-1:] == " " else ""
         shown = marker(link_id, text, other if other != self.domain else "")
         self._buf[start:] = [lead + shown + trail]
+
+    def _resolve(self, href: str) -> tuple[str, str]:
+        """``href`` resolved against the page (as :func:`webqa.urls.join`), and its host."""
+        path, _, fragment = href.partition("#")
+        hit = self._targets.get(path)
+        if hit is None:
+            # "#part" alone is a place on this page; join("x#a", "") would keep the "#a".
+            joined = urls.join(self.url, path) if path else urls.strip_fragment(self.url)
+            hit = self._targets[path] = (joined, urls.domain(joined))
+        joined, host = hit
+        return (f"{joined}#{fragment}" if fragment else joined), host
 
 
 _HEADER_EVERY = 20

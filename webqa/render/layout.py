@@ -37,6 +37,9 @@ _CLEAN = str.maketrans(
 # NUL and lone surrogates also break the JSON traces pages are written to.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _PIECE = re.compile(r"【[^】]*】|[^【]+")
+# Any character clean_text changes: one scan finds that most text needs nothing (a
+# str.translate walks a dict per character, 5x slower on a page's 50,000 text nodes).
+_DIRTY = re.compile("[【】♦\u00ad\u200b\ufeff\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def clean_text(text: str) -> str:
@@ -45,6 +48,8 @@ def clean_text(text: str) -> str:
     Apply it to everything a page or result contributes to an observation: body text, titles,
     link texts and snippets.
     """
+    if _DIRTY.search(text) is None:
+        return text
     return _CONTROL.sub("", text.translate(_CLEAN))
 
 
