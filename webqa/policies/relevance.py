@@ -198,18 +198,28 @@ _OPPOSITES = {
 
 def terms(text: str) -> list[str]:
     """Content words of ``text``: lower case, stop words dropped, lightly stemmed."""
-    out = []
-    for word in tokens(text.lower().replace("’", "'")):
-        word = word.strip(".'-").removesuffix("'s")
-        if word and word not in _STOP:
-            out.append(stem(word))
-    return out
+    return [t for t in map(_term, tokens(text.lower().replace("’", "'"))) if t is not None]
+
+
+@lru_cache(maxsize=1 << 16)  # a page repeats its words: each token is looked at once
+def _term(token: str) -> str | None:
+    """The term of one lower-cased token, None for a stop word."""
+    word = token.strip(".'-").removesuffix("'s")
+    return stem(word) if word and word not in _STOP else None
 
 
 @lru_cache(maxsize=1 << 15)
 def termset(text: str) -> frozenset[str]:
     """The distinct :func:`terms` of ``text`` (cached: a page scores each sentence often)."""
     return frozenset(terms(text))
+
+
+def unit_terms(unit: Unit) -> frozenset[str]:
+    """:func:`termset` of ``unit.text``, from its sentences' cached sets when the text is
+    just those sentences joined (a window of two): no token spans the space between them."""
+    if len(unit.parts) > 1 and " ".join(unit.parts) == unit.text:
+        return frozenset().union(*map(termset, unit.parts))
+    return termset(unit.text)
 
 
 def keywords(question: str, limit: int = 8) -> str:
@@ -724,10 +734,12 @@ class Scorer:
         parts: int = 1,
         weight: dict[str, float] | None = None,
         whole: str = "",
+        context_terms: frozenset[str] | None = None,
     ) -> float:
         """The unit's score (see the module docstring); ``df``/``n`` default to all pages read.
 
-        ``context``: the unit's heading and label; ``parts``: how many sentences it holds;
+        ``context``: the unit's heading and label (``context_terms``: its terms, when the
+        caller has them already); ``parts``: how many sentences it holds;
         ``weight``: the :meth:`weights` for ``df``/``n``, when the caller has them already;
         ``whole``: the unit ``unit`` is a sentence of, whose shape (a list, a label) counts.
         """
@@ -737,7 +749,8 @@ class Scorer:
         if not matched:
             return 0.0
         title_terms = termset(title)
-        context_terms = termset(context)
+        if context_terms is None:
+            context_terms = termset(context)
         # A sentence on a page is about the page's topic even when it does not name it.
         matched += TITLE_CREDIT * sum(w for t, w in weight.items() if t in title_terms - toks)
         matched += CONTEXT_CREDIT * sum(
@@ -796,16 +809,19 @@ class Scorer:
                 unit.text, set(termset(unit.text)), title, context=unit.context, weight=weight
             ), 0
         best, lead = 0.0, 0
+        # The terms of "context + the other sentences", from the cached terms of each (no
+        # token spans the space between them): windows share their sentences.
+        part_terms = [termset(p) for p in unit.parts]
+        around = termset(unit.context)
         for i, part in enumerate(unit.parts):
-            others = " ".join(p for j, p in enumerate(unit.parts) if j != i)
             s = self.score(
                 part,
-                set(termset(part)),
+                set(part_terms[i]),
                 title,
-                context=f"{unit.context} {others}",
                 parts=len(unit.parts),
                 weight=weight,
                 whole=unit.text,
+                context_terms=around.union(*(t for j, t in enumerate(part_terms) if j != i)),
             )
             if s > best + 1e-9:
                 best, lead = s, i
@@ -832,7 +848,10 @@ class Scorer:
         """A page's units scored with the page's own frequencies, best first."""
         found = page_units(lines)
         # Frequencies count each sentence once: windows repeat their sentences.
-        local = Counter(t for u in found if len(u.parts) == 1 for t in termset(u.text))
+        local: Counter[str] = Counter()
+        for u in found:
+            if len(u.parts) == 1:
+                local.update(termset(u.text))
         count = sum(1 for u in found if len(u.parts) == 1)
         self.df.update(local)
         self.n += count
@@ -842,7 +861,7 @@ class Scorer:
         scored = [
             (self._unit_score(u, title, weight=weight)[0], u)
             for u in found
-            if wanted & termset(u.text)
+            if wanted & unit_terms(u)
         ]
         return sorted((s for s in scored if s[0] > 0), key=lambda s: -s[0])
 

@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass
 
 import lxml.etree as etree
-import lxml.html
 
 from .. import prompts, urls
 from ..records import Link, Page
@@ -107,6 +106,28 @@ _CELL_BREAKS = re.compile(r"\s*(?:\x00\s*)+")
 _INLINE_IN_CELL = frozenset("tr td th table thead tbody tfoot caption".split())
 
 
+# libxml2's HTML parser as lxml.html configures it, with plain elements: lxml.html's own
+# elements are looked up by a Python function for every node touched (some 13,000 calls on
+# a manual page), and the walker needs none of their methods but the two below.
+_PARSER = etree.HTMLParser(recover=True, no_network=True, default_doctype=True)
+_text_content = etree.XPath("string()")
+
+
+def _drop_tree(node: etree._Element) -> None:
+    """Remove ``node`` and what it holds, keeping its tail text in place (as
+    ``lxml.html.HtmlElement.drop_tree``)."""
+    parent = node.getparent()
+    if parent is None:
+        return
+    if node.tail:
+        previous = node.getprevious()
+        if previous is None:
+            parent.text = (parent.text or "") + node.tail
+        else:
+            previous.tail = (previous.tail or "") + node.tail
+    parent.remove(node)
+
+
 def render_html(
     html: str,
     url: str,
@@ -119,9 +140,11 @@ def render_html(
     """Render an HTML string fetched from ``url`` into a page of wrapped, numbered lines."""
     html = clean_text(_XML_DECL.sub("", html, count=1))
     try:
-        root = lxml.html.document_fromstring(html or "<html></html>")
+        root = etree.fromstring(html or "<html></html>", _PARSER)
     except (etree.ParserError, ValueError):
-        root = lxml.html.document_fromstring("<html><body></body></html>")
+        root = None
+    if root is None:  # nothing a document could be made of
+        root = etree.fromstring("<html><body></body></html>", _PARSER)
     page_title = clean_title(title or _title(root) or url)
     _prepare(root)
     main = _main_element(root)
@@ -245,7 +268,7 @@ def _title(root: etree._Element) -> str:
     for path in (".//title", ".//h1"):
         el = root.find(path)
         if el is not None:
-            text = _WS.sub(" ", el.text_content()).strip()
+            text = _WS.sub(" ", _text_content(el)).strip()
             if text:
                 return clean_text(text)
     return ""
@@ -279,7 +302,7 @@ def _prepare(root: etree._Element) -> None:
             labelled.append(node)
     for node in hidden:
         if node.getparent() is not None:
-            node.drop_tree()
+            _drop_tree(node)
     for node in labelled:
         label = node.get("aria-label") or node.get("title") or ""
         tail = node.tail
@@ -316,7 +339,7 @@ def _drop_boilerplate(el: etree._Element) -> None:
             junk.append(node)
     for node in junk:
         if node is not el and node.getparent() is not None:
-            node.drop_tree()  # keeps the element's tail text
+            _drop_tree(node)  # keeps the element's tail text
 
 
 def _trafilatura_main(html: str, url: str) -> etree._Element | None:
