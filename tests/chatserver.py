@@ -22,8 +22,9 @@ and ``GET /v1/models``. Replies come from a script, one step per completion requ
 
 When the script runs out, ``default`` answers (a step or a callable policy, so that many
 concurrent runs can be served as a function of their messages); without one the server answers
-HTTP 400 "script exhausted", which the client does not retry. ``delay`` seconds are spent on every
-completion (outside the lock, so concurrent calls overlap). Usage is deterministic:
+HTTP 400 "script exhausted", which the client does not retry. Every completion is answered ``delay``
+seconds after its request arrived (the server's own work included; outside the lock, so
+concurrent calls overlap). Usage is deterministic:
 :func:`count_tokens` of the prompt contents and of the reply.
 
     with ChatServer(["Search cats", "End: Answer"]) as server:
@@ -209,6 +210,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
 
     def do_POST(self) -> None:
+        arrived = time.monotonic()
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
         if self.path.rstrip("/") != "/v1/chat/completions":
@@ -217,8 +219,13 @@ class _Handler(BaseHTTPRequestHandler):
         request = json.loads(raw or b"{}")
         headers = {k.lower(): v for k, v in self.headers.items()}
         step = self.chat._next_step(request, headers)
+        while callable(step):  # worked out within the delay, as a model server's own work is
+            step = step(request)
         if self.chat.delay:
-            time.sleep(self.chat.delay)
+            # The reply is due `delay` after the request arrived: the server's own parsing
+            # and scripting (serialised on its interpreter lock when many calls arrive at
+            # once) is part of the delay, not added to it.
+            time.sleep(max(self.chat.delay - (time.monotonic() - arrived), 0.0))
         self._answer(request, step)
 
     def _answer(self, request: dict[str, Any], step: Any) -> None:
