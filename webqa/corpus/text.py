@@ -157,12 +157,13 @@ _TAG = re.compile(r"<(?:/?[A-Za-z][A-Za-z0-9:-]*|[!?])[^<>]*>")
 _SUP = re.compile(r"<sup(?=[\s>])[^<>]*>", re.I)
 _SUB = re.compile(r"<sub(?=[\s>])[^<>]*>", re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_SPACE = re.compile(r"\s+")
 
 
 def clean_text(text: str) -> str:
     """Collapse whitespace and drop control characters."""
-    return _SPACE.sub(" ", _CONTROL.sub(" ", text)).strip()
+    # str.split() splits at exactly what \s matches (str.isspace), ~10x faster than
+    # re.sub(r"\s+", " ") on a page whose every word gap is a match.
+    return " ".join(_CONTROL.sub(" ", text).split())
 
 
 def html_to_text(html: str) -> str:
