@@ -243,6 +243,36 @@ def bench_startup() -> None:
     shutil.rmtree(home, ignore_errors=True)
 
 
+_FIRST_SEARCH = """
+import sys, time, json
+from webqa.corpus import open_corpus
+corpus = open_corpus(sys.argv[1])
+t = time.perf_counter()
+corpus.search(sys.argv[2], 10)
+print(json.dumps(time.perf_counter() - t))
+"""
+
+
+def bench_first_search(corpus_path: str, questions: list[str], n: int = 10) -> None:
+    """The first search of a fresh process (the corpus opened, imports done, not timed), for
+    ``n`` different questions: a ZIM scores the articles it finds from its own store, so
+    what one process read is not read again (target ≤ 50 ms at the median)."""
+    times = []
+    for q in questions[:n]:
+        out = subprocess.run(
+            [sys.executable, "-c", _FIRST_SEARCH, corpus_path, q],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        times.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    print(
+        f"first search in a fresh process, {len(times)} questions: median "
+        f"{statistics.median(times) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms "
+        "(target ≤ 50 ms)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -269,6 +299,7 @@ def main() -> None:
             )
     questions = [json.loads(line)["question"] for line in open(args.questions, encoding="utf-8")]
     bench_startup()
+    bench_first_search(args.corpus, questions)
     if args.startup_only:
         return
     bench_tokens(args.corpus, questions)
