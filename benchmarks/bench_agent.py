@@ -255,22 +255,24 @@ print(json.dumps(time.perf_counter() - t))
 
 def bench_first_search(corpus_path: str, questions: list[str], n: int = 10) -> None:
     """The first search of a fresh process (the corpus opened, imports done, not timed), for
-    ``n`` different questions: a ZIM scores the articles it finds from its own store, so
-    what one process read is not read again (target ≤ 50 ms at the median)."""
-    times = []
-    for q in questions[:n]:
-        out = subprocess.run(
-            [sys.executable, "-c", _FIRST_SEARCH, corpus_path, q],
-            capture_output=True,
-            text=True,
-            check=True,
+    ``n`` different questions, twice: a ZIM keeps the scoring data of the articles a search
+    read in its store (beside the index), so the second pass reads none of them again
+    (target ≤ 50 ms at the median)."""
+    for name in ("store as found", "store filled by the pass before"):
+        times = []
+        for q in questions[:n]:
+            out = subprocess.run(
+                [sys.executable, "-c", _FIRST_SEARCH, corpus_path, q],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            times.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        print(
+            f"first search in a fresh process, {len(times)} questions, {name}: median "
+            f"{statistics.median(times) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms "
+            "(target ≤ 50 ms)"
         )
-        times.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    print(
-        f"first search in a fresh process, {len(times)} questions: median "
-        f"{statistics.median(times) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms "
-        "(target ≤ 50 ms)"
-    )
 
 
 def main() -> None:
