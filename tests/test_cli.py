@@ -64,6 +64,31 @@ def test_quiet_ask_prints_nothing_on_stderr(tmp_path, capsys):
     assert err == ""
 
 
+def test_quiet_ask_in_text_prints_nothing_on_stderr(tmp_path, capsys):
+    trace = tmp_path / "t.jsonl"
+    code = main(["ask", "--corpus", str(SITE), "How big is Ceres?", "--trace", str(trace), "-q"])
+    out, err = capsys.readouterr()
+    assert code == 0 and "940" in out and "References" in out
+    assert err == ""  # not even the trace path
+    assert trace.exists()
+
+
+@pytest.mark.parametrize("flags", [[], ["--json"]])
+def test_a_reader_that_goes_away_ends_the_ask_quietly(tmp_path, flags):
+    # `webqa ask ... | head -1` where head has already exited: no traceback, exit status 1.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "webqa.cli", "ask", "--corpus", str(SITE), "-q", *flags]
+        + ["--trace", str(tmp_path / "t.jsonl"), "How big is Ceres?"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={"WEBQA_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"},
+    )
+    proc.stdout.close()  # the reader is gone before anything is written
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert b"Traceback" not in err and b"BrokenPipe" not in err, err.decode()[-2000:]
+
+
 def test_ask_prints_answer_and_references(tmp_path, capsys):
     code = main(
         [

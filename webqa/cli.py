@@ -587,13 +587,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from . import subcommands
 
-        return getattr(subcommands, "run_" + args.command)(args)
+        code: int = getattr(subcommands, "run_" + args.command)(args)
+        sys.stdout.flush()  # here, where a reader gone away is caught, not at exit
+        return code
     except WebQAError as exc:
         print(f"webqa: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("webqa: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of stdout went away (`webqa ... | head`)
+        from .console import silence_broken_pipe
+
+        silence_broken_pipe(sys.stdout)
+        return 1
 
 
 def _entry() -> None:  # pragma: no cover - the console script

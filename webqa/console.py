@@ -16,7 +16,7 @@ import re
 import sys
 from typing import IO, Any
 
-__all__ = ["PlainConsole", "console", "escape", "plain", "rich_console"]
+__all__ = ["PlainConsole", "console", "escape", "plain", "rich_console", "silence_broken_pipe"]
 
 # rich.markup's tag pattern: a tag starts with a letter, '#', '/' or '@'; backslashes before
 # it escape it in pairs.
@@ -77,8 +77,23 @@ class PlainConsole:
     def print(self, *objects: Any, end: str = "\n") -> None:
         """Write ``objects`` (markup strings) separated by spaces, without their tags."""
         stream = self.file
-        stream.write(" ".join(plain(str(o)) for o in objects) + end)
-        stream.flush()
+        try:
+            stream.write(" ".join(plain(str(o)) for o in objects) + end)
+            stream.flush()
+        except BrokenPipeError:
+            # The reader went away (`webqa ask ... | head -1`): end quietly, as rich does.
+            silence_broken_pipe(stream)
+            raise SystemExit(1) from None
+
+
+def silence_broken_pipe(stream: IO[str]) -> None:
+    """Point ``stream``'s descriptor at the null device, so that flushing it at exit does not
+    fail again after its reader closed the pipe."""
+    import contextlib
+
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
 
 
 def console(stderr: bool = False) -> Any:

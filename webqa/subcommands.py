@@ -105,7 +105,7 @@ def run_ask(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
-        print_answer(answer)
+        print_answer(answer, show_trace=not quiet)
     if answer.removed_markers and not quiet:
         err.print(
             f"[yellow]webqa: {answer.removed_markers} citation marker(s) pointed at no "
@@ -192,8 +192,9 @@ def _short(text: str, limit: int = 140) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def print_answer(answer: Answer) -> None:
-    """The answer text, then each reference: title, URL and the quote."""
+def print_answer(answer: Answer, *, show_trace: bool = True) -> None:
+    """The answer text, then each reference: title, URL and the quote; then, on stderr, the
+    trace path (unless ``show_trace`` is False: ``-q``)."""
     out = console()
     if answer.text:
         out.print(escape(answer.text))
@@ -205,7 +206,7 @@ def print_answer(answer: Answer) -> None:
             + ("" if c.cited else " [dim](not cited)[/]")
         )
         out.print(f"    “{escape(c.quote)}”")
-    if answer.trace_path:
+    if answer.trace_path and show_trace:
         console(stderr=True).print(f"[dim]trace: {escape(answer.trace_path)}[/]")
 
 
