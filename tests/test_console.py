@@ -98,3 +98,11 @@ def test_a_piped_ask_does_not_import_rich(tmp_path):
     assert "940 kilometres" in proc.stdout
     assert proc.stdout.strip().endswith("NO-RICH")
     assert "[dim]" not in proc.stderr and "trace:" in proc.stderr
+
+
+@pytest.mark.timeout(10)
+def test_a_huge_run_of_backslashes_is_read_in_linear_time():
+    # A page or an answer may hold anything; each start inside a run of backslashes used
+    # to be tried, quadratic in the run (hours at this size).
+    text = "\\" * 300_000 + "[dim]x" + "\\" * 300_000
+    assert plain(f"[bold]{escape(text)}[/]") == text

@@ -20,8 +20,10 @@ __all__ = ["PlainConsole", "console", "escape", "plain", "rich_console", "silenc
 
 # rich.markup's tag pattern: a tag starts with a letter, '#', '/' or '@'; backslashes before
 # it escape it in pairs.
-_TAG = re.compile(r"((\\*)\[([a-z#/@][^[]*?)])")
-_BRACKET = re.compile(r"(\\*)(\[(?:[a-z#/@][^[]*?])?)")
+# A match starts only where no backslash precedes: every start inside a run of backslashes
+# would fail the same way, and trying them all is quadratic in the run's length.
+_TAG = re.compile(r"((?<!\\)(\\*)\[([a-z#/@][^[]*?)])")
+_BRACKET = re.compile(r"(?<!\\)(\\*)(\[(?:[a-z#/@][^[]*?])?)")
 
 
 def escape(text: str) -> str:
