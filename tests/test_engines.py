@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import httpx
 import pytest
@@ -346,6 +347,33 @@ def test_duckduckgo_results_and_block_list():
     assert results[1].title == "Python & you" and results[1].snippet == "bold claim"
     query, kwargs = FakeDDGS.calls[0]
     assert query == "python" and kwargs["max_results"] >= 5
+
+
+def test_a_duckduckgo_search_that_never_ends_is_cut_at_its_total_timeout():
+    release = threading.Event()
+
+    class Stuck:
+        """ddgs trying one backend after another, each slow but within its own timeout."""
+
+        def __init__(self, timeout=None):
+            self.timeout = timeout
+
+        def text(self, query, **kwargs):
+            release.wait(30)
+            return DDG_ROWS
+
+    sleeps: list[float] = []
+    engine = DuckDuckGo(
+        ddgs_factory=Stuck, timeout=0.3, retry=RetryPolicy(attempts=2, sleep=sleeps.append)
+    )
+    started = time.monotonic()
+    try:
+        with pytest.raises(SearchError, match=r"did not answer within 0.3 s"):
+            engine.search("python")
+    finally:
+        release.set()
+    assert time.monotonic() - started < 5  # one try, cut at 0.3 s: not retried, not 30 s
+    assert sleeps == []
 
 
 def test_duckduckgo_no_results_is_an_empty_list():

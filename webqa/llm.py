@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import re
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +24,15 @@ import openai
 
 from .errors import ConfigError, ModelError
 from .paths import llm_configured
-from .retry import Deadline, RetryEvent, RetryPolicy, Transient, retry_after_from_headers
+from .retry import (
+    Deadline,
+    Overdue,
+    RetryEvent,
+    RetryPolicy,
+    Transient,
+    call_within,
+    retry_after_from_headers,
+)
 
 __all__ = ["ChatClient", "Completion", "ToolCall", "estimate_tokens"]
 
@@ -193,13 +200,14 @@ class ChatClient:
             raise ConfigError("no model given: pass --model or set WEBQA_MODEL")
         hint = "pass --model or set WEBQA_MODEL"
         try:
-            raw = _by_deadline(
+            raw = call_within(
                 Deadline(self.timeout, self._clock),
                 lambda timeout: self._client.get(
                     "/models", cast_to=bytes, options={"timeout": timeout}
                 ),
+                "webqa-llm-request",
             )
-        except (openai.APITimeoutError, _Overdue) as exc:
+        except (openai.APITimeoutError, Overdue) as exc:
             raise ConfigError(
                 f"the server at {self.base_url} did not answer within {self.timeout:g} s "
                 f"when asked for its models: is it the right address? (or {hint})"
@@ -276,13 +284,14 @@ class ChatClient:
         try:
             # The client's plain POST, read as bytes: webqa reads the reply itself, so a
             # malformed one is reported plainly, and no time goes on building typed models.
-            return _by_deadline(
+            return call_within(
                 deadline,
                 lambda timeout: self._client.post(
                     "/chat/completions", cast_to=bytes, body=body, options={"timeout": timeout}
                 ),
+                "webqa-llm-request",
             )
-        except _Overdue:
+        except Overdue:
             log.warning(
                 "the LLM at %s had not finished answering at the %g s deadline; request abandoned",
                 self.base_url,
@@ -447,37 +456,6 @@ class ChatClient:
             usage_reported=usage is not None,
             tool_calls=calls,
         )
-
-
-class _Overdue(Exception):
-    """The deadline passed before the request finished."""
-
-
-def _by_deadline(deadline: Deadline, request: Callable[[float], bytes]) -> bytes:
-    """``request(read_timeout)``'s result, or :class:`_Overdue` once the deadline has passed.
-
-    Timeouts bound each read, not the whole reply: a server dripping a byte a second would
-    hold a request for as long as it likes. So the request runs in a worker thread and the
-    caller stops waiting at the deadline; the abandoned worker ends with its connection (at
-    the latest one read timeout after the server stops sending).
-    """
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["raw"] = request(max(deadline.remaining(), 0.001))
-        except BaseException as exc:  # handed to the caller's thread below
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=run, name="webqa-llm-request", daemon=True)
-    worker.start()
-    worker.join(deadline.remaining())
-    if worker.is_alive():
-        raise _Overdue()
-    if "error" in outcome:
-        raise outcome["error"]
-    raw: bytes = outcome["raw"]
-    return raw
 
 
 def _content_text(content: Any) -> str | None:

@@ -18,11 +18,12 @@ from __future__ import annotations
 import email.utils
 import math
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import tenacity
 
@@ -33,6 +34,8 @@ __all__ = [
     "RetryPolicy",
     "RetryEvent",
     "Deadline",
+    "Overdue",
+    "call_within",
     "parse_retry_after",
     "retry_after_from_headers",
     "RETRY_STATUSES",
@@ -110,6 +113,38 @@ class Deadline:
     def expired(self) -> bool:
         """Whether no time is left."""
         return self.remaining() <= 0.0
+
+
+class Overdue(Exception):
+    """The deadline passed before the call finished (see :func:`call_within`)."""
+
+
+def call_within(deadline: Deadline, call: Callable[[float], T], name: str = "webqa-call") -> T:
+    """``call(seconds_left)``'s result, or :class:`Overdue` once ``deadline`` has passed.
+
+    A client's timeouts bound each read, not the whole reply: a server dripping a byte a
+    second, or a library that tries several servers in turn, holds a call for as long as it
+    likes. So the call runs in a worker thread (named ``name``) and the caller stops waiting
+    at the deadline; the abandoned worker ends with its connection (at the latest one read
+    timeout after the server stops sending). Whatever ``call`` raises is raised here.
+    """
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = call(max(deadline.remaining(), 0.001))
+        except BaseException as exc:  # handed to the caller's thread below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, name=name, daemon=True)
+    worker.start()
+    worker.join(deadline.remaining())
+    if worker.is_alive():
+        raise Overdue()
+    if "error" in outcome:
+        raise outcome["error"]
+    value: T = outcome["value"]
+    return value
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

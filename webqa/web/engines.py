@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import math
 import os
 import re
 import time
@@ -25,7 +26,15 @@ import httpx
 from webqa.errors import ConfigError, FetchError, SearchError
 from webqa.protocols import SearchEngine
 from webqa.records import SearchResult
-from webqa.retry import RETRY_STATUSES, Deadline, RetryPolicy, Transient, parse_retry_after
+from webqa.retry import (
+    RETRY_STATUSES,
+    Deadline,
+    Overdue,
+    RetryPolicy,
+    Transient,
+    call_within,
+    parse_retry_after,
+)
 from webqa.web.body import decoder_chain, raw_chunks, read_capped
 from webqa.web.fetch import USER_AGENT, log_retry
 from webqa.web.guard import DEFAULT_BLOCK, DomainBlock
@@ -64,7 +73,7 @@ class DuckDuckGo:
         *,
         block: DomainBlock | None = None,
         backend: str = "auto",
-        timeout: int = 10,
+        timeout: float = 10.0,
         region: str = "us-en",
         ddgs_factory: Callable[..., Any] | None = None,
         retry: RetryPolicy | None = None,
@@ -75,7 +84,8 @@ class DuckDuckGo:
         self._retry = retry or RetryPolicy(attempts=2, backoff=2.0)
 
     def search(self, query: str, limit: int = 10) -> list[SearchResult]:
-        """Up to ``limit`` results for ``query``."""
+        """Up to ``limit`` results for ``query``; each try ends by ``timeout`` seconds, a
+        total (ddgs's own timeout bounds each request, and "auto" may make several)."""
         return self._retry.call(lambda: self._search_once(query, limit), on_retry=log_retry)
 
     def _search_once(self, query: str, limit: int) -> list[SearchResult]:
@@ -87,9 +97,18 @@ class DuckDuckGo:
 
             factory = DDGS
         try:
-            rows = factory(timeout=self._timeout).text(
-                query, max_results=limit + 5, region=self._region, backend=self._backend
+            rows = call_within(
+                Deadline(self._timeout),
+                lambda left: factory(timeout=max(1, math.ceil(left))).text(
+                    query, max_results=limit + 5, region=self._region, backend=self._backend
+                ),
+                "webqa-ddgs-search",
             )
+        except Overdue:
+            raise SearchError(
+                f"DuckDuckGo did not answer within {self._timeout:g} s, the total time "
+                "allowed for one search"
+            ) from None
         except RatelimitException as exc:
             raise Transient(
                 SearchError(
