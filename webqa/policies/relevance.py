@@ -589,6 +589,12 @@ def _numbers(text: str) -> set[str]:
     return {m.group().lower().strip(".,") for m in _NUMBER.finditer(text)}
 
 
+@lru_cache(maxsize=64)
+def _asked_numbers(question: str) -> frozenset[str]:
+    """:func:`_numbers` of a question, once: every unit of every page is compared with it."""
+    return frozenset(_numbers(question))
+
+
 def _kind_bonus(kind: str, unit: str, question: str) -> float:
     if kind == "version":
         return STRONG_CUE if _novel(_VERSION, unit, question) else 0.0
@@ -600,7 +606,7 @@ def _kind_bonus(kind: str, unit: str, question: str) -> float:
         return 0.2 if _novel(_QUOTED_TEXT, unit, question) else 0.0
     if kind == "number":
         # A number the question itself gives ("in Python 3.11") is not an answer to it.
-        if not (_numbers(unit) - _numbers(question) or _MONEY.search(unit)):
+        if not (_numbers(unit) - _asked_numbers(question) or _MONEY.search(unit)):
             return 0.0
         # "How long/far/old/much..." asks for a quantity in units: a number with one fits best.
         measure = next((m for asked, m in _MEASURES if asked.search(question)), None)
@@ -641,6 +647,9 @@ def _names(question: str) -> set[str]:
             found.update(terms(word))
     return found
 
+
+# Where a list or a table row divides into items (a cell, a "; " item).
+_SEGMENT = re.compile(r" \| |; ")
 
 #: Weight of the terms of a question's last sentence, when it has several.
 FOCUS = 3.0
@@ -762,7 +771,7 @@ class Scorer:
         if len(toks - self.q_terms - title_terms) < 2:
             score -= 0.2  # restates the question or the title: no answer in it
         shape = whole or unit
-        segments = re.split(r" \| |; ", shape)
+        segments = _SEGMENT.split(shape)
         listed = len(segments) >= 3 and len(shape.split()) / len(segments) <= 7
         if len(shape.split()) < 6:
             score -= 0.1  # a label or a caption, not a statement
